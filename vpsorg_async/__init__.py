@@ -1,0 +1,93 @@
+"""vpsorg-async: the asyncio-first client for the VPS.org Servers API.
+
+Quick start::
+
+    async with Client() as client:          # token from $VPSORG_API_TOKEN
+        page = await client.list_servers(status="active")
+
+The public surface is this module (``__all__``) plus the ``waiters`` and ``fleet`` modules and the
+``vpsorg_async.testing`` simulator. Everything in a module whose name starts with ``_`` is private.
+"""
+
+from ._client import Client
+from ._endpoints import ENDPOINTS, Endpoint
+from ._errors import (
+    AmbiguousCreateError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    FleetError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseDecodeError,
+    ServerError,
+    TransportError,
+    ValidationError,
+    VPSOrgError,
+    WaiterError,
+    WaiterFailedError,
+    WaiterTimeoutError,
+)
+from ._models import (
+    ActionResult,
+    ActionServer,
+    CreatedServer,
+    CreateServer,
+    OperatingSystem,
+    PatchServer,
+    Plan,
+    PlanDetail,
+    ResourceUsage,
+    Server,
+    ServerDetail,
+    ServerList,
+    ServerStatus,
+    UpdateServer,
+)
+from ._version import __version__
+
+__all__ = [
+    "ENDPOINTS",
+    "APIError",
+    "ActionResult",
+    "ActionServer",
+    "AmbiguousCreateError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConfigurationError",
+    "ConflictError",
+    "CreateServer",
+    "CreatedServer",
+    "Endpoint",
+    "FleetError",
+    "NotFoundError",
+    "OperatingSystem",
+    "PatchServer",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "Plan",
+    "PlanDetail",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResourceUsage",
+    "ResponseDecodeError",
+    "Server",
+    "ServerDetail",
+    "ServerError",
+    "ServerList",
+    "ServerStatus",
+    "TransportError",
+    "UpdateServer",
+    "VPSOrgError",
+    "ValidationError",
+    "WaiterError",
+    "WaiterFailedError",
+    "WaiterTimeoutError",
+    "__version__",
+]

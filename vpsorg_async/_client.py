@@ -1,0 +1,425 @@
+"""``Client``: the nine typed coroutine methods, generated from the endpoint table.
+
+Each method is declared once with its full signature (so mypy and IDEs see real parameters and
+return types) and decorated with ``@endpoint(ROW)``, which replaces the declaration's body with the
+table-driven implementation: it sorts the arguments into path, query and body by the row, validates
+them before anything is sent, and hands the call to the session layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import ipaddress
+import os
+import sys
+import time
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import aiohttp
+import attrs
+import yarl
+
+from . import _policy as policy
+from ._endpoints import ENDPOINTS, Endpoint
+from ._errors import AmbiguousCreateError, ConfigurationError, ResponseDecodeError, ValidationError
+from ._models import (
+    ActionResult,
+    CreatedServer,
+    CreateServer,
+    Server,
+    ServerDetail,
+    ServerList,
+    ServerStatus,
+)
+from ._session import Session
+from ._validate import check_id, check_location, check_timeout
+from ._version import __version__
+
+__all__ = ["Client", "endpoint"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound="Client")
+
+#: Keyword options every generated method accepts besides the row's parameters.
+CALL_OPTIONS = ("timeout",)
+#: Extra options of particular rows, handled by ``Client._invoke``.
+ROW_OPTIONS = {"create_server": ("reconcile",)}
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def endpoint(
+    row: Endpoint,
+) -> Callable[
+    [Callable[Concatenate[C, P], Coroutine[Any, Any, R]]],
+    Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
+]:
+    """Turn a typed declaration into the table-driven implementation of ``row``.
+
+    The declaration's parameters must be exactly the row's path, query and body names plus the call
+    options; ``tests/test_endpoints.py`` checks that for all nine.
+    """
+
+    def decorate(
+        declaration: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
+    ) -> Callable[Concatenate[C, P], Coroutine[Any, Any, R]]:
+        params = list(inspect.signature(declaration).parameters.values())[1:]
+        positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
+        allowed = frozenset(p.name for p in params)
+        defaults = {p.name: p.default for p in params if p.default is not p.empty}
+        required = allowed - defaults.keys()
+
+        @functools.wraps(declaration)
+        async def method(self: C, *args: Any, **kwargs: Any) -> Any:
+            if len(args) > len(positional):
+                raise TypeError(f"{row.name}() takes {len(positional)} positional argument(s)")
+            values = dict(defaults)
+            values.update(zip(positional, args, strict=False))
+            for key in kwargs:
+                if key not in allowed:
+                    raise TypeError(f"{row.name}() got an unexpected keyword argument {key!r}")
+            values.update(kwargs)
+            if missing := required - values.keys():
+                raise TypeError(f"{row.name}() missing argument(s): {', '.join(sorted(missing))}")
+            return await self._invoke(row, values)
+
+        method.endpoint = row  # type: ignore[attr-defined]
+        return method  # type: ignore[return-value]
+
+    return decorate
+
+
+def _check_query(name: str, value: Any) -> str | int:
+    if name in ("page", "page_size"):
+        check_id(name, value)
+        return int(value)
+    if name == "location":
+        check_location(name, value)
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise ValidationError(name, "must be a non-empty status string such as 'active'")
+    return str(value)
+
+
+class Client:
+    """The asyncio client of the VPS.org Servers API.
+
+    Use it as ``async with Client() as client:`` (or call ``await client.aclose()``). It opens one
+    ``aiohttp.ClientSession`` on first use, or borrows the one you pass and never closes it.
+
+    Args:
+        token: the API token; defaults to ``$VPSORG_API_TOKEN``. Never printed or logged.
+        base_url: defaults to ``$VPSORG_BASE_URL`` or ``https://admin.vps.org/api/v1``. Plain
+            ``http://`` is refused unless the host is loopback (a local simulator).
+        timeout: seconds for a whole call, retries and backoff included (each method can override).
+        max_retries: retries after the first attempt for retry-safe failures; 0 disables.
+        session: an ``aiohttp.ClientSession`` to borrow (it stays open after ``aclose``).
+        rate_limit: requests per second for everything this client does; None: unpaced. On a 429
+            the client slows down and pauses by ``Retry-After`` either way.
+        max_connections: size of the connection pool of the session the client opens.
+        user_agent: sent as ``User-Agent``.
+        max_response_bytes: larger answers raise ``ResponseDecodeError`` instead of filling memory.
+        clock, sleep: time sources; tests inject fakes so nothing waits for real.
+
+    Raises:
+        ConfigurationError: no token, or a plain-http base URL to a non-loopback host.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = policy.DEFAULT_TIMEOUT,
+        max_retries: int = policy.DEFAULT_MAX_RETRIES,
+        session: aiohttp.ClientSession | None = None,
+        rate_limit: float | None = None,
+        max_connections: int = policy.DEFAULT_MAX_CONNECTIONS,
+        user_agent: str | None = None,
+        max_response_bytes: int = policy.MAX_RESPONSE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        caller = sys._getframe(1)
+        self._made_at = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        token = token if token is not None else os.environ.get(policy.TOKEN_ENV)
+        if not token or not isinstance(token, str):
+            raise ConfigurationError(
+                f"no API token: pass Client(token=...) or set {policy.TOKEN_ENV}"
+            )
+        url = base_url or os.environ.get(policy.BASE_URL_ENV) or policy.DEFAULT_BASE_URL
+        _check_base_url(url)
+        check_timeout("timeout", timeout)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValidationError("max_retries", "must be an integer >= 0")
+        if rate_limit is not None:
+            check_timeout("rate_limit", rate_limit)  # same rule: a positive number
+        check_id("max_connections", max_connections)
+        check_id("max_response_bytes", max_response_bytes)
+        self.base_url = url.rstrip("/")
+        self._clock = clock
+        self._session = Session(
+            token=token,
+            base_url=self.base_url,
+            timeout=float(timeout),
+            max_retries=max_retries,
+            session=session,
+            rate_limit=rate_limit,
+            max_connections=max_connections,
+            user_agent=user_agent or f"vpsorg-async/{__version__}",
+            max_response_bytes=max_response_bytes,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._session.closed else "open"
+        return f"<Client {self.base_url!r} token=*** {state}>"
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session this client opened (a borrowed one stays open). Idempotent."""
+        await self._session.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """True after ``aclose``."""
+        return self._session.closed
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None and not session.closed:
+            _warn(
+                f"Client made at {self._made_at} was never closed; "
+                "use 'async with Client()' or 'await client.aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+
+    async def _invoke(self, row: Endpoint, values: dict[str, Any]) -> Any:
+        """Validate ``values`` against ``row`` and send it. Nothing is sent if a check fails."""
+        if self._session.closed:
+            raise ConfigurationError("this Client is closed")
+        timeout = values.get("timeout")
+        check_timeout("timeout", timeout)
+        path_params = {}
+        for name in row.path_params:
+            check_id(name, values[name])
+            path_params[name] = values[name]
+        query = {
+            name: _check_query(name, values[name])
+            for name in row.query_params
+            if values.get(name) is not None
+        }
+        body = None
+        if row.body is not None:
+            body = row.body(**{f: values[f] for f in row.body_fields if f in values})
+        if values.get("reconcile") and isinstance(body, CreateServer):
+            return await self._create_reconciled(row, body, timeout)
+        return await self._session.call(
+            row, path_params=path_params, query=query, body=body, timeout=timeout
+        )
+
+    async def _create_reconciled(
+        self, row: Endpoint, body: CreateServer, timeout: float | None
+    ) -> CreatedServer:
+        """Create; when the outcome is unknown, find the server by its name before creating again."""
+        deadline = self._clock() + (timeout or self._session.timeout)
+        last: AmbiguousCreateError | None = None
+        for _ in range(policy.DEFAULT_MAX_RETRIES + 1):
+            left = deadline - self._clock()
+            if left <= 0:
+                break
+            try:
+                created: CreatedServer = await self._session.call(row, body=body, timeout=left)
+                return created
+            except AmbiguousCreateError as exc:
+                last = exc
+            found = await self.find_server(name=body.name, location=body.location)
+            if found is not None:
+                detail = await self.get_server(found.id, timeout=max(deadline - self._clock(), 1))
+                fields = {a.name: getattr(detail, a.name) for a in attrs.fields(Server)}
+                return CreatedServer(**fields, backups_enabled=detail.backups_enabled)
+        assert last is not None
+        raise last
+
+    async def find_server(
+        self, *, name: str, location: str | None = None, timeout: float | None = None
+    ) -> Server | None:
+        """The server called ``name`` (names are unique per account by convention), or None."""
+        async for server in self.iter_servers(location=location, timeout=timeout):
+            if server.name == name:
+                return server
+        return None
+
+    async def iter_servers(
+        self,
+        *,
+        status: ServerStatus | str | None = None,
+        location: str | None = None,
+        page_size: int | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[Server]:
+        """Every server matching the filters, following ``next`` pages when the API paginates.
+
+        A ``next`` link to another scheme, host or port is never followed (it would carry the
+        token there): it raises ``ResponseDecodeError``.
+        """
+        page = await self.list_servers(
+            status=status, location=location, page_size=page_size, timeout=timeout
+        )
+        seen: set[str] = set()
+        row = ENDPOINTS["list_servers"]
+        while True:
+            for server in page.results:
+                yield server
+            if not page.next:
+                return
+            if not self._session.same_origin(page.next):
+                raise ResponseDecodeError(
+                    f"refusing to follow a next link to another origin: {page.next!r}",
+                    method=row.method, path=row.path, status=200,
+                )  # fmt: skip
+            if page.next in seen:
+                raise ResponseDecodeError(
+                    f"the next links loop back to {page.next!r}",
+                    method=row.method, path=row.path, status=200,
+                )  # fmt: skip
+            seen.add(page.next)
+            page = await self._session.call(row, url=page.next, timeout=timeout)
+
+    # The nine endpoints. Bodies are replaced by @endpoint; the declarations are the typed contract.
+
+    @endpoint(ENDPOINTS["list_servers"])
+    async def list_servers(
+        self,
+        *,
+        status: ServerStatus | str | None = None,
+        location: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+        timeout: float | None = None,
+    ) -> ServerList:
+        """One page of servers, optionally filtered by ``status`` and ``location``.
+
+        Raises:
+            AuthenticationError, TransportError, ResponseDecodeError, ValidationError.
+        """
+        raise NotImplementedError
+
+    @endpoint(ENDPOINTS["create_server"])
+    async def create_server(
+        self,
+        *,
+        name: str,
+        plan_id: int,
+        os_id: int,
+        location: str,
+        hostname: str | None = None,
+        ssh_key_id: int | None = None,
+        backups_enabled: bool | None = None,
+        reconcile: bool = False,
+        timeout: float | None = None,
+    ) -> CreatedServer:
+        """Deploy a server; it answers ``provisioning`` (see ``waiters.wait_until_active``).
+
+        A create is never resent blindly. When its outcome is unknown (a 5xx, a timeout or a cut
+        connection after sending) it raises ``AmbiguousCreateError``, unless ``reconcile=True``:
+        then the server is looked up by its name and returned, or created if none exists.
+
+        Raises:
+            ValidationError, BadRequestError, PaymentRequiredError, AmbiguousCreateError, ...
+        """
+        raise NotImplementedError
+
+    @endpoint(ENDPOINTS["get_server"])
+    async def get_server(self, server_id: int, *, timeout: float | None = None) -> ServerDetail:
+        """Full detail of one server.
+
+        Raises:
+            NotFoundError: no such server. And the errors every call may raise.
+        """
+        raise NotImplementedError
+
+    @endpoint(ENDPOINTS["update_server"])
+    async def update_server(
+        self,
+        server_id: int,
+        *,
+        name: str,
+        hostname: str,
+        backups_enabled: bool,
+        timeout: float | None = None,
+    ) -> ServerDetail:
+        """Replace name, hostname and backups setting (all three are required by the API)."""
+        raise NotImplementedError
+
+    @endpoint(ENDPOINTS["patch_server"])
+    async def patch_server(
+        self,
+        server_id: int,
+        *,
+        name: str | None = None,
+        hostname: str | None = None,
+        backups_enabled: bool | None = None,
+        timeout: float | None = None,
+    ) -> ServerDetail:
+        """Change only the fields given; at least one is needed."""
+        raise NotImplementedError
+
+    @endpoint(ENDPOINTS["delete_server"])
+    async def delete_server(self, server_id: int, *, timeout: float | None = None) -> None:
+        """Delete a server permanently (the API answers 204). Cannot be undone."""
+        raise NotImplementedError
+
+    @endpoint(ENDPOINTS["start_server"])
+    async def start_server(self, server_id: int, *, timeout: float | None = None) -> ActionResult:
+        """Power on a stopped server; ``result.server.status`` is ``starting``.
+
+        Raises:
+            BadRequestError: the server is already running (detail "Server is already running").
+        """
+        raise NotImplementedError
+
+    @endpoint(ENDPOINTS["stop_server"])
+    async def stop_server(self, server_id: int, *, timeout: float | None = None) -> ActionResult:
+        """Shut a running server down gracefully; ``result.server.status`` is ``stopping``."""
+        raise NotImplementedError
+
+    @endpoint(ENDPOINTS["reboot_server"])
+    async def reboot_server(self, server_id: int, *, timeout: float | None = None) -> ActionResult:
+        """Restart a running server gracefully; ``result.server.status`` is ``rebooting``."""
+        raise NotImplementedError
+
+
+def _check_base_url(url: str) -> None:
+    try:
+        parsed = yarl.URL(url)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"base_url {url!r} is not a URL") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+        raise ConfigurationError(
+            f"base_url {url!r} uses plain http to a non-loopback host; the token would travel "
+            "in clear text. Use https (plain http is allowed only for loopback simulators)."
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,338 @@
+"""The one error tree of vpsorg-async, and the pure mapping from an HTTP answer to an exception.
+
+Everything the library raises on purpose is a :class:`VPSOrgError`::
+
+    VPSOrgError
+    ├── ValidationError          bad input, raised before anything is sent (also a ValueError)
+    ├── ConfigurationError       bad client settings: no token, plain http to a public host (ValueError)
+    ├── APIError                 the API answered with an error status
+    │   ├── BadRequestError          400 (``field_errors`` holds DRF-style ``{"name": ["..."]}``)
+    │   ├── AuthenticationError      401
+    │   ├── PaymentRequiredError     402 (insufficient balance)
+    │   ├── PermissionDeniedError    403
+    │   ├── NotFoundError            404
+    │   ├── ConflictError            409
+    │   ├── RateLimitError           429 (``retry_after``)
+    │   └── ServerError              5xx
+    ├── TransportError           the connection failed, was cut, or timed out
+    │   └── RequestTimeoutError      the call's overall deadline passed
+    ├── ResponseDecodeError      a body that is not what the API documents (HTML, truncated, wrong types)
+    ├── AmbiguousCreateError     a create whose outcome is unknown; never blindly resent
+    ├── WaiterError              (waiters) WaiterTimeoutError, WaiterFailedError
+    └── FleetError               (fleet) an ExceptionGroup of every failed server
+
+No raw ``KeyError``, ``aiohttp`` or ``cattrs`` exception reaches a user: lower exceptions are wrapped
+with ``raise ... from exc`` so the cause stays visible in tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AmbiguousCreateError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "FleetError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseDecodeError",
+    "ServerError",
+    "TransportError",
+    "VPSOrgError",
+    "ValidationError",
+    "WaiterError",
+    "WaiterFailedError",
+    "WaiterTimeoutError",
+    "error_from_response",
+]
+
+#: Headers that may carry a request id, in the order they are looked up.
+REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id")
+#: How much of an unparseable error body is quoted in a message.
+BODY_EXCERPT = 200
+
+
+class VPSOrgError(Exception):
+    """Root of every error the library raises on purpose."""
+
+
+class ValidationError(VPSOrgError, ValueError):
+    """An argument broke a rule; raised before any request is sent.
+
+    Attributes:
+        param: the parameter's name, e.g. ``"name"`` or ``"server_id"``.
+        rule: the rule it broke, in words.
+    """
+
+    def __init__(self, param: str, rule: str) -> None:
+        self.param = param
+        self.rule = rule
+        super().__init__(f"invalid {param}: {rule}")
+
+
+class ConfigurationError(VPSOrgError, ValueError):
+    """The client was configured in a way that cannot work (no token, plain http to a public host)."""
+
+
+class APIError(VPSOrgError):
+    """The API answered with an error status.
+
+    Attributes:
+        status: the HTTP status code.
+        method: the HTTP method of the request.
+        path: the request path (never the full URL with query secrets; there are none, but still).
+        detail: the server's ``detail`` message, or a short excerpt of the body.
+        field_errors: DRF-style field errors of a 400, e.g. ``{"name": ["This field is required."]}``.
+        request_id: the request id header of the answer, when the server sent one.
+        attempts: how many attempts the call made before giving up.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        detail: str | None = None,
+        field_errors: Mapping[str, list[str]] | None = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.detail = detail
+        self.field_errors: dict[str, list[str]] = dict(field_errors or {})
+        self.request_id = request_id
+        self.attempts = attempts
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        text = f"{self.method} {self.path} answered {self.status}"
+        if self.detail:
+            text += f": {self.detail}"
+        if self.field_errors:
+            fields = "; ".join(f"{k}: {' '.join(v)}" for k, v in self.field_errors.items())
+            text += f" ({fields})"
+        if self.request_id:
+            text += f" [request id {self.request_id}]"
+        return text
+
+
+class BadRequestError(APIError):
+    """400: the API refused the request's parameters or the server's current state."""
+
+
+class AuthenticationError(APIError):
+    """401: the API token is missing or invalid."""
+
+
+class PaymentRequiredError(APIError):
+    """402: the account's balance does not cover the request."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the token may not do this."""
+
+
+class NotFoundError(APIError):
+    """404: the server does not exist (or no longer does)."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the server's current state."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any."""
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(**kwargs)
+
+
+class ServerError(APIError):
+    """5xx: the API failed on its side."""
+
+
+class TransportError(VPSOrgError):
+    """The connection could not be made, was cut, or an attempt timed out.
+
+    Attributes:
+        method, path: the request.
+        sent: False only when the request provably never left this machine (connect failed).
+        attempts: attempts made before giving up.
+    """
+
+    def __init__(
+        self, message: str, *, method: str, path: str, sent: bool = True, attempts: int = 1
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.sent = sent
+        self.attempts = attempts
+        super().__init__(f"{method} {path}: {message}")
+
+
+class RequestTimeoutError(TransportError):
+    """The call's overall deadline (``timeout``, retries and backoff included) passed."""
+
+
+class ResponseDecodeError(VPSOrgError):
+    """The answer's body is not what the API documents (not JSON, truncated, wrong shape or types)."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", status: int = 0) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        where = f"{method} {path} ({status}): " if method else ""
+        super().__init__(f"{where}{message}")
+
+
+class AmbiguousCreateError(VPSOrgError):
+    """A create may or may not have made a server: the answer was lost, cut, or a 5xx.
+
+    The library never resends such a create blindly. Pass ``reconcile=True`` to
+    ``create_server`` (the fleet always does) to look the server up by its unique name instead.
+
+    Attributes:
+        request: the create body that was sent (a ``CreateServer``).
+        cause: the underlying error (a ``TransportError`` or ``ServerError``).
+    """
+
+    def __init__(self, *, request: Any, cause: VPSOrgError) -> None:
+        self.request = request
+        self.cause = cause
+        name = getattr(request, "name", "?")
+        super().__init__(
+            f"create of server {name!r} has an unknown outcome ({cause}); it was not resent. "
+            "Use create_server(..., reconcile=True) to look it up by name."
+        )
+
+
+class WaiterError(VPSOrgError):
+    """A wait for a server's state ended without reaching the state."""
+
+
+class WaiterTimeoutError(WaiterError):
+    """The waiter's deadline passed first.
+
+    Attributes:
+        server_id: the server waited for.
+        target: the status waited for.
+        last_server: the last server seen (None if no poll succeeded).
+        elapsed: seconds waited.
+        polls: how many polls were made.
+    """
+
+    def __init__(
+        self, *, server_id: int, target: str, last_server: Any, elapsed: float, polls: int
+    ) -> None:
+        self.server_id = server_id
+        self.target = target
+        self.last_server = last_server
+        self.elapsed = elapsed
+        self.polls = polls
+        seen = getattr(last_server, "status", None)
+        super().__init__(
+            f"server {server_id} did not reach {target!r} within {elapsed:.1f} s "
+            f"({polls} polls; last status {str(seen) if seen is not None else 'unknown'})"
+        )
+
+
+class WaiterFailedError(WaiterError):
+    """The server entered a failure state (e.g. ``suspended``) while waited for.
+
+    Attributes:
+        server: the server in its failure state.
+        target: the status waited for.
+    """
+
+    def __init__(self, *, server: Any, target: str) -> None:
+        self.server = server
+        self.target = target
+        super().__init__(
+            f"server {getattr(server, 'id', '?')} entered {str(getattr(server, 'status', '?'))!r} "
+            f"while waiting for {target!r}"
+        )
+
+
+class FleetError(ExceptionGroup[Exception], VPSOrgError):
+    """Every failure of a fleet operation, as one ``ExceptionGroup`` (``except*`` works)."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[:BODY_EXCERPT].decode("utf-8", "replace").strip()
+    return text + ("..." if len(body) > BODY_EXCERPT else "")
+
+
+def _detail_and_fields(body: bytes) -> tuple[str | None, dict[str, list[str]]]:
+    """Read DRF's ``{"detail": ...}`` or ``{"field": ["msg", ...]}``; anything else is an excerpt."""
+    if not body:
+        return None, {}
+    try:
+        data = json.loads(body)
+    except ValueError:  # includes UnicodeDecodeError
+        return _excerpt(body) or None, {}
+    if not isinstance(data, dict):
+        return _excerpt(body), {}
+    detail = data.get("detail")
+    fields: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if key == "detail":
+            continue
+        if isinstance(value, list):
+            fields[str(key)] = [str(v) for v in value]
+        elif isinstance(value, str):
+            fields[str(key)] = [value]
+    if detail is None and "non_field_errors" in fields:
+        detail = " ".join(fields.pop("non_field_errors"))
+    return (str(detail) if detail is not None else None), fields
+
+
+def error_from_response(
+    *,
+    status: int,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    retry_after: float | None = None,
+    attempts: int = 1,
+) -> APIError:
+    """Build the exception for an error answer. Pure: no I/O, never raises."""
+    detail, fields = _detail_and_fields(body)
+    request_id = next((headers[h] for h in REQUEST_ID_HEADERS if h in headers), None)
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "method": method,
+        "path": path,
+        "detail": detail,
+        "field_errors": fields,
+        "request_id": request_id,
+        "attempts": attempts,
+    }
+    if status == 429:
+        return RateLimitError(retry_after=retry_after, **kwargs)
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
+    return cls(**kwargs)

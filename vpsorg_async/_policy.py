@@ -1,0 +1,29 @@
+"""Policy numbers, in one place, each with the reason for its value."""
+
+from __future__ import annotations
+
+#: Where the real API lives.
+DEFAULT_BASE_URL = "https://admin.vps.org/api/v1"
+#: A whole call, retries and backoff sleeps included. Long enough for two retries after slow
+#: answers, short enough that a stuck call does not hang a bot.
+DEFAULT_TIMEOUT = 60.0
+#: Two retries ride out a blip or a 429 without hiding an outage (openai-python uses 2 as well).
+DEFAULT_MAX_RETRIES = 2
+#: Opening a TCP/TLS connection should never take longer; a connect failure is retried.
+CONNECT_TIMEOUT = 10.0
+#: First backoff step and its cap in seconds; full jitter draws uniformly below the step.
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 8.0
+#: A Retry-After beyond this is treated as this: we would rather fail within the deadline.
+RETRY_AFTER_CAP = 60.0
+#: Statuses worth a retry: the server or a proxy failed transiently.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+#: aiohttp's own default; enough parallel connections for a fleet of bounded tasks.
+DEFAULT_MAX_CONNECTIONS = 100
+#: A list of 10,000 servers is about 5 MB; anything far bigger is not an answer we want in memory.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: Chunk size when a body arrives without Content-Length.
+READ_CHUNK = 64 * 1024
+#: Environment variables read when the arguments are not given.
+TOKEN_ENV = "VPSORG_API_TOKEN"
+BASE_URL_ENV = "VPSORG_BASE_URL"

@@ -1,0 +1,325 @@
+"""The async session layer: the one place that touches the network.
+
+``Session.call(row, ...)`` sends one logical request described by an endpoint row: it owns the
+``aiohttp.ClientSession`` (or borrows the caller's and never closes it), the base URL, Bearer auth,
+JSON, the call's overall deadline, retries with ``backoff``'s exponential full-jitter schedule,
+``Retry-After``, pacing, logging, and the mapping of answers to models or errors (pure functions in
+``_errors`` and ``_convert``).
+
+Retry rule: connection errors, timeouts, 429, 500, 502, 503 and 504 are retried, but only when the
+request is safe to repeat: every endpoint but create may be repeated. A create is retried only after
+a 429 or a connection that never opened; any other failure of a create is ambiguous and surfaces as
+``AmbiguousCreateError``. ``asyncio.CancelledError`` is never caught here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+import backoff
+import yarl
+
+from . import _policy as policy
+from ._convert import decode, encode_body
+from ._endpoints import Endpoint
+from ._errors import (
+    AmbiguousCreateError,
+    APIError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseDecodeError,
+    ServerError,
+    TransportError,
+    VPSOrgError,
+    error_from_response,
+)
+from ._ratelimit import DeadlineWouldPass, RateLimiter
+
+__all__ = ["Session", "parse_retry_after"]
+
+logger = logging.getLogger("vpsorg_async")
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP date), capped; None if unusable.
+
+    Negative values count as 0; values above ``RETRY_AFTER_CAP`` are capped; garbage is None.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), policy.RETRY_AFTER_CAP)
+
+
+def _is_retryable(exc: VPSOrgError) -> bool:
+    if isinstance(exc, RequestTimeoutError):
+        return False  # the whole call's deadline has passed
+    if isinstance(exc, TransportError):
+        return True
+    return isinstance(exc, RateLimitError | ServerError) and (
+        isinstance(exc, RateLimitError) or exc.status in policy.RETRY_STATUSES
+    )
+
+
+def _provably_unsent(exc: VPSOrgError) -> bool:
+    """True when the server cannot have acted: it said 429, or the connection never opened."""
+    return isinstance(exc, RateLimitError) or (isinstance(exc, TransportError) and not exc.sent)
+
+
+class Session:
+    """Owns the HTTP session and sends endpoint calls. Used by ``Client``; not public."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str,
+        timeout: float,
+        max_retries: int,
+        session: aiohttp.ClientSession | None,
+        rate_limit: float | None,
+        max_connections: int,
+        user_agent: str,
+        max_response_bytes: int,
+        clock: Clock,
+        sleep: Sleep,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._origin = yarl.URL(self._base).origin()
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._max_body = max_response_bytes
+        self._clock = clock
+        self._sleep = sleep
+        self._limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep)
+        # Headers are built once; the token lives only here and in the aiohttp request.
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "User-Agent": user_agent,
+        }
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once ``aclose`` ran."""
+        return self._closed
+
+    @property
+    def timeout(self) -> float:
+        """The default overall deadline of a call, in seconds."""
+        return self._timeout
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The client-wide pacer (fleets read its pace)."""
+        return self._limiter
+
+    def same_origin(self, url: str) -> bool:
+        """True when ``url`` points at the API's own scheme, host and port."""
+        try:
+            return yarl.URL(url).origin() == self._origin
+        except (ValueError, TypeError):
+            return False
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max_connections)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=policy.CONNECT_TIMEOUT),
+                json_serialize=json.dumps,
+            )
+            # aiohttp silently resends an idempotent request once when a kept-alive connection
+            # turns out to be closed. Our own retry loop decides about retries (and logs each
+            # attempt), so switch that off on the session we own.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the HTTP session if this layer opened it; a borrowed session stays open."""
+        self._closed = True
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def call(
+        self,
+        row: Endpoint,
+        *,
+        path_params: Mapping[str, int] | None = None,
+        query: Mapping[str, str | int] | None = None,
+        body: Any = None,
+        timeout: float | None = None,
+        url: str | None = None,
+    ) -> Any:
+        """Send ``row`` with retries within one overall deadline; return the decoded model or None."""
+        path = row.path.format_map(path_params) if path_params else row.path
+        target = url or self._base + path
+        payload = encode_body(body) if body is not None else None
+        deadline = self._clock() + (timeout if timeout is not None else self._timeout)
+        delays = backoff.expo(base=2, factor=policy.BACKOFF_FIRST, max_value=policy.BACKOFF_MAX)
+        next(delays)  # backoff's wait generators are primed before use (as backoff does itself)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(row, target, path, query, payload, deadline, attempt)
+            except VPSOrgError as exc:
+                if isinstance(exc, RateLimitError):
+                    self._limiter.on_throttle(exc.retry_after)
+                if not row.idempotent and not _provably_unsent(exc) and _is_retryable(exc):
+                    raise AmbiguousCreateError(request=body, cause=exc) from exc
+                if not _is_retryable(exc) or attempt > self._max_retries:
+                    raise
+                delay = backoff.full_jitter(next(delays))
+                if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                    delay = max(delay, exc.retry_after)
+                if self._clock() + delay >= deadline:
+                    exc.add_note(f"not retried: the call's {self._timeout_of(timeout)} s deadline")
+                    raise
+                logger.warning(
+                    "%s %s failed (%s); retry %d of %d in %.2f s",
+                    row.method, path, _short(exc), attempt, self._max_retries, delay,
+                )  # fmt: skip
+                await self._sleep(delay)
+
+    def _timeout_of(self, timeout: float | None) -> float:
+        return timeout if timeout is not None else self._timeout
+
+    async def _attempt(
+        self,
+        row: Endpoint,
+        url: str,
+        path: str,
+        query: Mapping[str, str | int] | None,
+        payload: dict[str, Any] | None,
+        deadline: float,
+        attempt: int,
+    ) -> Any:
+        try:
+            await self._limiter.acquire(deadline)
+        except DeadlineWouldPass as exc:
+            raise RequestTimeoutError(
+                str(exc), method=row.method, path=path, sent=False, attempts=attempt
+            ) from None
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise RequestTimeoutError(
+                "the call's deadline passed", method=row.method, path=path, attempts=attempt
+            )
+        started = time.perf_counter()
+        status = 0
+        try:
+            async with asyncio.timeout(remaining):
+                async with self._http().request(
+                    row.method,
+                    url,
+                    params=query,
+                    json=payload,
+                    headers=self._headers,
+                    allow_redirects=False,
+                ) as resp:
+                    status = resp.status
+                    body = await self._read(resp, row, path)
+                    headers = resp.headers
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise TransportError(
+                f"cannot connect: {exc}", method=row.method, path=path, sent=False, attempts=attempt
+            ) from exc
+        except aiohttp.ClientError as exc:  # includes aiohttp's own read timeouts
+            raise TransportError(
+                f"connection failed: {type(exc).__name__}: {exc}",
+                method=row.method, path=path, attempts=attempt,
+            ) from exc  # fmt: skip
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"no answer within the call's deadline ({remaining:.2f} s left)",
+                method=row.method, path=path, attempts=attempt,
+            ) from None  # fmt: skip
+        finally:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s -> %s in %.1f ms (attempt %d)",
+                    row.method, path, status or "no answer",
+                    (time.perf_counter() - started) * 1000, attempt,
+                )  # fmt: skip
+        if status == row.success:
+            self._limiter.on_success()
+            return self._decode(row, path, status, body)
+        if row.method == "DELETE" and status == 404 and attempt > 1:
+            # An earlier attempt's answer was lost but it did delete: the goal is reached.
+            return None
+        raise error_from_response(
+            status=status,
+            method=row.method,
+            path=path,
+            headers=headers,
+            body=body,
+            retry_after=parse_retry_after(headers.get("Retry-After")) if status == 429 else None,
+            attempts=attempt,
+        )
+
+    async def _read(self, resp: aiohttp.ClientResponse, row: Endpoint, path: str) -> bytes:
+        """The whole body, refusing anything larger than ``max_response_bytes``."""
+        length = resp.content_length
+        if length is not None and length > self._max_body:
+            raise ResponseDecodeError(
+                f"body of {length} bytes exceeds the {self._max_body}-byte cap",
+                method=row.method, path=path, status=resp.status,
+            )  # fmt: skip
+        if length is not None:
+            return await resp.read()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(policy.READ_CHUNK):
+            size += len(chunk)
+            if size > self._max_body:
+                raise ResponseDecodeError(
+                    f"body exceeds the {self._max_body}-byte cap",
+                    method=row.method, path=path, status=resp.status,
+                )  # fmt: skip
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
+        if row.response is None:
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError as exc:  # also UnicodeDecodeError
+            raise ResponseDecodeError(
+                f"body is not JSON ({exc}): {body[:80]!r}",
+                method=row.method, path=path, status=status,
+            ) from exc  # fmt: skip
+        return decode(data, row.response, method=row.method, path=path, status=status)
+
+
+def _short(exc: VPSOrgError) -> str:
+    if isinstance(exc, APIError):
+        return str(exc.status)
+    return type(exc).__name__

@@ -1,0 +1,85 @@
+"""Argument checks run before anything is sent. Each raises ValidationError naming param and rule."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ._errors import ValidationError
+
+#: A server name: letters, digits and hyphens (the API document's rule), 1-64 characters.
+NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?")
+#: One DNS label (RFC 1123): letters, digits, inner hyphens, 1-63 characters.
+LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+#: A datacenter code such as ``us-west``.
+LOCATION_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+MAX_HOSTNAME = 253
+
+
+def check_name(param: str, value: Any) -> None:
+    """A server name: a non-empty string of letters, digits and hyphens (at most 64)."""
+    if not isinstance(value, str):
+        raise ValidationError(param, f"must be a string, got {type(value).__name__}")
+    if not NAME_RE.fullmatch(value):
+        raise ValidationError(
+            param,
+            "must be 1-64 letters, digits and hyphens, not starting or ending with a hyphen "
+            f"(got {value!r})",
+        )
+
+
+def check_hostname(param: str, value: Any) -> None:
+    """A fully qualified domain name: dot-separated RFC 1123 labels, at least two, 253 at most."""
+    if not isinstance(value, str):
+        raise ValidationError(param, f"must be a string, got {type(value).__name__}")
+    name = value[:-1] if value.endswith(".") else value
+    labels = name.split(".")
+    if (
+        len(name) > MAX_HOSTNAME
+        or len(labels) < 2
+        or not all(LABEL_RE.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise ValidationError(
+            param,
+            f"must be a fully qualified domain name such as web01.example.com (got {value!r})",
+        )
+
+
+def check_id(param: str, value: Any) -> None:
+    """A positive integer id (``bool`` is refused although it is an ``int``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(param, f"must be a positive integer, got {type(value).__name__}")
+    if value <= 0:
+        raise ValidationError(param, f"must be a positive integer, got {value}")
+
+
+def check_bool(param: str, value: Any) -> None:
+    """A real ``bool``, not a truthy value."""
+    if not isinstance(value, bool):
+        raise ValidationError(param, f"must be True or False, got {type(value).__name__}")
+
+
+def check_location(param: str, value: Any) -> None:
+    """A datacenter code: lower-case letters, digits and hyphens, e.g. ``us-west``."""
+    if not isinstance(value, str):
+        raise ValidationError(param, f"must be a string, got {type(value).__name__}")
+    if not LOCATION_RE.fullmatch(value):
+        raise ValidationError(
+            param,
+            f"must be a datacenter code of lower-case letters, digits and hyphens (got {value!r})",
+        )
+
+
+def check_optional_str(param: str, value: Any) -> None:
+    """None, or a non-empty string."""
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValidationError(param, "must be a non-empty string or None")
+
+
+def check_timeout(param: str, value: Any) -> None:
+    """None, or a positive number of seconds."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValidationError(param, f"must be a positive number of seconds or None, got {value!r}")
