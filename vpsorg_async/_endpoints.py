@@ -93,7 +93,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerList,
                 200,
                 True,
-            ),  # fmt: skip
+            ),
             Endpoint(
                 "create_server",
                 "POST",
@@ -116,7 +116,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerDetail,
                 200,
                 True,
-            ),  # fmt: skip
+            ),
             Endpoint(
                 "patch_server",
                 "PATCH",
@@ -127,7 +127,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerDetail,
                 200,
                 True,
-            ),  # fmt: skip
+            ),
             Endpoint("delete_server", "DELETE", _ITEM, ("server_id",), (), None, None, 204, True),
             _action("start"),
             _action("stop"),
