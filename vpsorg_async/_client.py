@@ -161,6 +161,9 @@ class Client:
         check_id("max_connections", max_connections)
         check_id("max_response_bytes", max_response_bytes)
         self.base_url = url.rstrip("/")
+        #: The time sources of this client; waiters and fleets built on it follow them too.
+        self.clock = clock
+        self.sleep = sleep
         self._clock = clock
         self._session = Session(
             token=token,
