@@ -1,0 +1,1 @@
+"""Tests of the VPS.org API simulator (``vpsorg_async.testing``)."""

@@ -1,0 +1,78 @@
+"""``python -m vpsorg_async.testing``: run the simulator as its own process.
+
+The first line printed is ``url=<base URL> token=<token>``, flushed, for a parent process.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from ._faults import Faults
+from ._server import run_forever
+from ._timing import Delays
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m vpsorg_async.testing",
+        description="Run the VPS.org Servers API simulator (loopback only by default).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--port", type=int, default=8080, help="port to bind; 0 for any free one")
+    parser.add_argument("--token", default=None, help="Bearer token to accept (default: random)")
+    parser.add_argument("--servers", type=int, default=20, help="servers to pre-populate")
+    parser.add_argument("--seed", type=int, default=0, help="seed for jitter and faults")
+    parser.add_argument("--page-size", type=int, default=None, help="paginate the list")
+    parser.add_argument("--balance", type=float, default=None, help="account balance for creates")
+    parser.add_argument(
+        "--delay-scale", type=float, default=1.0, help="multiply transition delays (0 = instant)"
+    )
+    faults = parser.add_argument_group("faults (all rates are probabilities per request)")
+    faults.add_argument("--error-rate", type=float, default=0.0, help="500/502/503 answers")
+    faults.add_argument("--throttle-rate", type=float, default=0.0, help="random 429 answers")
+    faults.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds")
+    faults.add_argument("--rate-limit", type=float, default=None, help="requests/s per token")
+    faults.add_argument("--drop-before-rate", type=float, default=0.0, help="cut, not applied")
+    faults.add_argument("--drop-after-rate", type=float, default=0.0, help="applied, then cut")
+    faults.add_argument(
+        "--latency", type=float, nargs=2, default=(0.0, 0.0), metavar=("MIN", "MAX")
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse ``argv`` and serve until Ctrl+C or SIGTERM."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.page_size is not None and args.page_size < 1:
+        parser.error("--page-size must be >= 1")
+    try:
+        Delays().scaled(args.delay_scale)
+        faults = Faults(
+            error_rate=args.error_rate,
+            throttle_rate=args.throttle_rate,
+            retry_after=args.retry_after,
+            rate_limit=args.rate_limit,
+            drop_before_rate=args.drop_before_rate,
+            drop_after_rate=args.drop_after_rate,
+            latency=tuple(args.latency),
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    run_forever(
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        servers=args.servers,
+        seed=args.seed,
+        page_size=args.page_size,
+        balance=args.balance,
+        delay_scale=args.delay_scale,
+        faults=faults,
+    )
+
+
+if __name__ == "__main__":
+    main()
