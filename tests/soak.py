@@ -114,9 +114,7 @@ async def run_soak(*, servers: int, seed: int = 7, concurrency: int = 32) -> Soa
                 "poll_interval": 0.05,
                 "max_poll_interval": 0.5,
             }
-            bodies = [
-                CreateServer(name=n, plan_id=1, os_id=5, location="us-west") for n in names
-            ]
+            bodies = [CreateServer(name=n, plan_id=1, os_id=5, location="us-west") for n in names]
             created = await fleet.create(client, bodies, **options)
             report.phases["create"] = created
             _check_phase(report, "create", created, set(names))

@@ -18,6 +18,7 @@ from ._errors import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    FleetAbortedError,
     FleetError,
     NotFoundError,
     PaymentRequiredError,
@@ -49,6 +50,7 @@ from ._models import (
     ServerStatus,
     UpdateServer,
 )
+from ._outcome import FleetEvent, FleetResult, Outcome
 from ._version import __version__
 
 __all__ = [
@@ -65,9 +67,13 @@ __all__ = [
     "CreateServer",
     "CreatedServer",
     "Endpoint",
+    "FleetAbortedError",
     "FleetError",
+    "FleetEvent",
+    "FleetResult",
     "NotFoundError",
     "OperatingSystem",
+    "Outcome",
     "PatchServer",
     "PaymentRequiredError",
     "PermissionDeniedError",

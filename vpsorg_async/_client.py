@@ -194,6 +194,11 @@ class Client:
         await self._session.aclose()
 
     @property
+    def timeout(self) -> float:
+        """The default overall deadline of one call, in seconds."""
+        return self._session.timeout
+
+    @property
     def closed(self) -> bool:
         """True after ``aclose``."""
         return self._session.closed

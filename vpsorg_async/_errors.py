@@ -19,6 +19,7 @@ Everything the library raises on purpose is a :class:`VPSOrgError`::
     ├── ResponseDecodeError      a body that is not what the API documents (HTML, truncated, wrong types)
     ├── AmbiguousCreateError     a create whose outcome is unknown; never blindly resent
     ├── WaiterError              (waiters) WaiterTimeoutError, WaiterFailedError
+    ├── FleetAbortedError        (fleet) one server's operation was cut short (.reason, .stage)
     └── FleetError               (fleet) an ExceptionGroup of every failed server
 
 No raw ``KeyError``, ``aiohttp`` or ``cattrs`` exception reaches a user: lower exceptions are wrapped
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "APIError",
@@ -264,6 +265,36 @@ class WaiterFailedError(WaiterError):
             f"server {getattr(server, 'id', '?')} entered {str(getattr(server, 'status', '?'))!r} "
             f"while waiting for {target!r}"
         )
+
+
+#: Why a server's fleet operation did not finish: the call was cancelled, ``fail_fast`` stopped it
+#: after another server failed, the fleet's deadline passed before the server's turn came, or
+#: the call ended with an error of its own (e.g. an ``on_progress`` callback raised).
+AbortReason = Literal["cancelled", "fail_fast", "timeout", "error"]
+
+
+class FleetAbortedError(VPSOrgError):
+    """This server's operation was not finished: the fleet stopped before it could be.
+
+    Attributes:
+        reason: ``"cancelled"``, ``"fail_fast"``, ``"timeout"`` or ``"error"``.
+        stage: how far it had come: ``"queued"`` (nothing was sent for it), ``"requesting"``
+            (its request may have been sent; the answer is unknown), ``"waiting"`` (the
+            API accepted the action; the wait for the final state was cut short).
+        cause: for ``fail_fast``, the failure that stopped the fleet.
+    """
+
+    def __init__(self, *, reason: AbortReason, stage: str, cause: Exception | None = None) -> None:
+        self.reason = reason
+        self.stage = stage
+        self.cause = cause
+        why = {
+            "cancelled": "the fleet operation was cancelled",
+            "fail_fast": f"fail_fast stopped the fleet after another failure ({cause})",
+            "timeout": "the fleet's deadline passed",
+            "error": "the fleet operation ended with an error",
+        }[reason]
+        super().__init__(f"not finished ({stage}): {why}")
 
 
 class FleetError(ExceptionGroup[Exception], VPSOrgError):

@@ -1,0 +1,318 @@
+"""The fleet runner: a fixed pool of workers, one shared watcher, an outcome for every input.
+
+``concurrency`` workers pull inputs from a queue and make each input's request (holding one of
+``concurrency`` request slots only while a request is in flight). A server that must then be
+waited for is handed to the shared :class:`StatusWatcher` (which polls through the same slots)
+and the worker moves on, so waiting never holds a slot and 10,000 servers cost 10,000 small
+records, not 10,000 tasks. Public through ``vpsorg_async.fleet``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+import attrs
+
+from . import _policy as policy
+from ._client import Client
+from ._errors import RateLimitError, VPSOrgError
+from ._models import Server
+from ._outcome import AbortReason, FleetAbortedError, FleetEvent, FleetResult, Outcome, Phase
+from ._poll import (
+    TRANSIENT_ERRORS,
+    PollSchedule,
+    WaitRule,
+    half_jitter,
+    request_timeout,
+)
+from ._watcher import StatusWatcher, WaitResult
+from .waiters import rule_for
+
+__all__ = ["Done", "Fail", "Op", "Run", "Settle", "Step", "Wait"]
+
+logger = logging.getLogger("vpsorg_async")
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+#: A server found busy moving *away* from the goal is waited for until it settles and then
+#: asked again; this many rounds at most (each round is one wait and one request).
+MAX_SETTLE_ROUNDS = 3
+_TINY = 1e-9  # a deadline already passed still allows the one last poll
+
+
+@attrs.frozen
+class Done:
+    """The input reached its goal with no wait (``wait=False``, or nothing to wait for)."""
+
+    server: Server | None = None
+    already: bool = False
+
+
+@attrs.frozen
+class Fail:
+    """The input failed for good."""
+
+    error: Exception
+    server: Server | None = None
+
+
+@attrs.frozen
+class Wait:
+    """Wait for ``server_id`` to reach the operation's target."""
+
+    server_id: int
+    already: bool = False
+    location: str | None = None
+
+
+@attrs.frozen
+class Settle:
+    """Wait until ``server_id`` settles in ``status``, then act on the input again."""
+
+    server_id: int
+    status: str
+
+
+Step = Done | Fail | Wait | Settle
+
+
+@attrs.frozen
+class Op(Generic[K]):
+    """One fleet operation: its name, what it waits for, and how it acts on one input."""
+
+    name: str
+    rule: WaitRule
+    act: Callable[[Run[K], K], Awaitable[Step]]
+    prepare: Callable[[Run[K]], Awaitable[None]] | None = None
+
+
+class Run(Generic[K]):
+    """One fleet call: the queue, the workers, the watcher, the outcomes."""
+
+    def __init__(
+        self,
+        client: Client,
+        op: Op[K],
+        keys: list[K],
+        *,
+        concurrency: int,
+        wait: bool,
+        timeout: float,
+        poll_interval: float,
+        max_poll_interval: float,
+        coalesce: bool | None,
+        fail_fast: bool,
+        on_progress: Callable[[FleetEvent[K]], None] | None,
+        result: FleetResult[K] | None,
+    ) -> None:
+        self.client = client
+        self.op = op
+        self.keys = keys
+        self.wait = wait
+        self.deadline = client.clock() + timeout
+        self.slots = asyncio.Semaphore(concurrency)
+        self.result: FleetResult[K] = result if result is not None else FleetResult()
+        self.result.operation, self.result.total = op.name, len(keys)
+        self._concurrency = concurrency
+        self._poll_interval = poll_interval
+        self._max_poll_interval = max_poll_interval
+        self._coalesce = coalesce
+        self._fail_fast = fail_fast
+        self._on_progress = on_progress
+        self._queue: asyncio.Queue[K] = asyncio.Queue()
+        self._stage: dict[K, str] = {}  # inputs started and not finished -> stage
+        self._rounds: dict[K, int] = {}
+        self._finished = asyncio.Event()
+        self._stopped_by: Exception | None = None
+        self._watcher: StatusWatcher | None = None
+        self._done = self._failed = 0
+
+    async def run(self) -> FleetResult[K]:
+        """Act on every input; return when each has an outcome (or fail_fast stopped the rest)."""
+        if not self.keys:
+            return self.result
+        for key in self.keys:
+            self._queue.put_nowait(key)
+        try:
+            if self.op.prepare is not None:
+                await self.op.prepare(self)
+            async with StatusWatcher(
+                self.client, coalesce=self._coalesce, slots=self.slots,
+                concurrency=self._concurrency, poll_interval=self._poll_interval,
+                max_poll_interval=self._max_poll_interval,
+            ) as watcher:  # fmt: skip
+                self._watcher = watcher
+                async with asyncio.TaskGroup() as group:
+                    workers = [
+                        group.create_task(self._worker(), name=f"vpsorg-fleet-{self.op.name}-{i}")
+                        for i in range(min(self._concurrency, len(self.keys)))
+                    ]
+                    await self._finished.wait()
+                    for worker in workers:
+                        worker.cancel()
+        except asyncio.CancelledError:
+            self._abort_unfinished("cancelled")
+            raise
+        except BaseException:
+            self._abort_unfinished("error")
+            raise
+        self._abort_unfinished("fail_fast")  # only fail_fast leaves inputs without an outcome
+        return self.result
+
+    async def _worker(self) -> None:
+        while True:
+            key = await self._queue.get()
+            await self._handle(key)
+
+    async def _handle(self, key: K) -> None:
+        if self._stopped_by is not None or key in self.result.outcomes:
+            return
+        if self.client.clock() >= self.deadline:
+            self._record(
+                key, Outcome(key, False, error=FleetAbortedError(reason="timeout", stage="queued"))
+            )
+            return
+        self._stage[key] = "requesting"
+        try:
+            step = await self.op.act(self, key)
+        except VPSOrgError as exc:
+            step = Fail(exc)
+        if not isinstance(step, Fail):
+            self._emit(key, "requested")
+        self._apply(key, step)
+
+    def _apply(self, key: K, step: Step) -> None:
+        if isinstance(step, Done):
+            self._record(key, Outcome(key, True, server=step.server, already=step.already))
+        elif isinstance(step, Fail):
+            self._record(key, Outcome(key, False, server=step.server, error=step.error))
+        elif isinstance(step, Wait):
+            self._stage[key] = "waiting"
+            self._emit(key, "waiting")
+
+            already = step.already
+
+            def waited(done: WaitResult) -> None:
+                self._record(
+                    key, Outcome(key, done.ok, done.server, done.error, already and done.ok)
+                )
+
+            self._watch(step.server_id, self.op.rule, waited, step.location)
+        else:
+            self._settle(key, step)
+
+    def _settle(self, key: K, step: Settle) -> None:
+        rounds = self._rounds[key] = self._rounds.get(key, 0) + 1
+        if rounds > MAX_SETTLE_ROUNDS:
+            error = VPSOrgError(
+                f"server {step.server_id} kept changing state; gave up after {rounds - 1} rounds"
+            )
+            self._record(key, Outcome(key, False, error=error))
+            return
+        self._stage[key] = "waiting"
+
+        def settled(done: WaitResult) -> None:
+            if done.ok:
+                self._stage[key] = "requesting"
+                self._queue.put_nowait(key)  # act again now that it stands still
+            else:
+                self._record(key, Outcome(key, False, done.server, done.error))
+
+        self._watch(step.server_id, rule_for(step.status), settled, None)
+
+    def _watch(
+        self,
+        server_id: int,
+        rule: WaitRule,
+        on_done: Callable[[WaitResult], None],
+        location: str | None,
+    ) -> None:
+        """Hand a server to the watcher; its first poll comes ``poll_interval`` from now (or
+        at the next tick), since the server was just asked to change or seen on its way."""
+        assert self._watcher is not None
+        left = max(self.deadline - self.client.clock(), _TINY)
+        self._watcher.watch(
+            server_id,
+            rule,
+            on_done=on_done,
+            timeout=left,
+            location=location,
+            immediately=False,
+        )
+
+    async def request(
+        self,
+        call: Callable[[float], Awaitable[T]],
+        *,
+        also_retry: tuple[type[VPSOrgError], ...] = (),
+    ) -> T:
+        """Make one request through a slot, retrying transient errors until the deadline.
+
+        The client already retries each call a few times; this outer loop rides out longer
+        storms (429s, 5xx bursts) with the client's own backoff numbers, never past the deadline.
+        """
+        retry = (*TRANSIENT_ERRORS, *also_retry)
+        schedule = PollSchedule(
+            first=policy.BACKOFF_FIRST, cap=policy.BACKOFF_MAX, jitter=half_jitter
+        )
+        while True:
+            left = self.deadline - self.client.clock()
+            if left <= 0:
+                raise FleetAbortedError(reason="timeout", stage="requesting")
+            try:
+                async with self.slots:
+                    return await call(request_timeout(left, self.client.timeout))
+            except retry as exc:
+                delay = schedule.next_delay()
+                if isinstance(exc, RateLimitError) and exc.retry_after:
+                    delay = max(delay, exc.retry_after)
+                if self.client.clock() + delay >= self.deadline:
+                    exc.add_note("not retried: the fleet's deadline would pass")
+                    raise
+                logger.info("fleet %s: %s; trying again in %.2f s", self.op.name, exc, delay)
+                await self.client.sleep(delay)
+
+    def _record(self, key: K, outcome: Outcome[K]) -> None:
+        if key in self.result.outcomes:
+            return
+        if outcome.error is not None:
+            outcome.error.add_note(f"fleet {self.op.name}: server {key!r}")
+        self.result.outcomes[key] = outcome
+        self._stage.pop(key, None)
+        if outcome.ok:
+            self._done += 1
+        else:
+            self._failed += 1
+        self._emit(key, "done" if outcome.ok else "failed", outcome)
+        if self._done + self._failed == len(self.keys):
+            self._finished.set()
+        elif not outcome.ok and self._fail_fast and self._stopped_by is None:
+            self._stopped_by = outcome.error
+            self._finished.set()
+
+    def _emit(self, key: K, phase: Phase, outcome: Outcome[K] | None = None) -> None:
+        if self._on_progress is not None:
+            self._on_progress(
+                FleetEvent(
+                    key, phase, outcome, self._done, self._failed, len(self._stage), len(self.keys)
+                )
+            )
+
+    def _abort_unfinished(self, reason: AbortReason) -> None:
+        """Give every input without an outcome one: it failed with ``FleetAbortedError``."""
+        if self._done + self._failed == len(self.keys):
+            return
+        quiet = reason != "fail_fast"  # no calls into user code while cancelled or failing
+        on_progress, self._on_progress = self._on_progress, None if quiet else self._on_progress
+        try:
+            for key in self.keys:
+                if key not in self.result.outcomes:
+                    stage = self._stage.get(key, "queued")
+                    error = FleetAbortedError(reason=reason, stage=stage, cause=self._stopped_by)
+                    self._record(key, Outcome(key, False, error=error))
+        finally:
+            self._on_progress = on_progress

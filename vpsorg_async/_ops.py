@@ -1,0 +1,138 @@
+"""What each fleet operation does to one input, and how it reads the API's refusals.
+
+Converging: a refusal that says the server is already where the operation leads (``Server is
+already running`` for start, ``not running`` for stop) is success with ``already``; ``busy
+(<status>)`` toward the goal is waited for; busy away from it is waited for until the server
+settles and then asked again; anything else (``suspended``, reboot's ``not running``) fails
+with the API's error. Public through ``vpsorg_async.fleet``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ._errors import AmbiguousCreateError, BadRequestError, NotFoundError, WaiterFailedError
+from ._fleet import Done, Fail, Op, Run, Settle, Step, Wait
+from ._models import CreateServer, Server
+from ._poll import Verdict
+from ._watcher import SWEEP_PAGE_SIZE
+from .waiters import DELETED, SETTLES_TO, WAITERS
+
+__all__ = ["REFUSALS", "TARGETS", "action_op", "create_op", "refusal"]
+
+#: How the API's 400 refusals read (phrases of ``detail``), and what a fleet makes of them.
+ALREADY, FAIL = "already", "fail"
+REFUSALS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "start": (("already running", ALREADY),),
+    "stop": (("not running", ALREADY),),
+    "reboot": (("not running", FAIL),),
+}
+_BUSY = re.compile(r"\bbusy \((?P<status>[\w-]+)\)", re.IGNORECASE)
+
+
+def refusal(
+    operation: str, target: str, server_id: int, error: BadRequestError, *, wait: bool
+) -> Step:
+    """What the API's 400 refusal of ``operation`` on ``server_id`` means for the input."""
+    detail = (error.detail or "").lower()
+    for phrase, reaction in REFUSALS.get(operation, ()):
+        if phrase in detail:
+            if reaction == ALREADY:
+                return Wait(server_id, already=True) if wait else Done(already=True)
+            return Fail(error)
+    busy = _BUSY.search(detail)
+    if busy is not None:
+        settles = SETTLES_TO.get(busy["status"].lower())
+        if settles == target:  # on its way to the goal already: just wait
+            return Wait(server_id) if wait else Done()
+        if settles is not None:
+            return Settle(server_id, settles)
+    return Fail(error)
+
+
+#: Each action and the status it leads to (delete: the server's absence).
+TARGETS: Mapping[str, str] = {
+    "start": "active",
+    "stop": "stopped",
+    "reboot": "active",
+    "delete": DELETED,
+}
+
+
+def action_op(name: str) -> Op[int]:
+    """start, stop, reboot or delete of servers by id, converging on the API's refusals."""
+    rule = WAITERS[TARGETS[name]]
+
+    async def act(run: Run[int], server_id: int) -> Step:
+        method = {
+            "start": run.client.start_server,
+            "stop": run.client.stop_server,
+            "reboot": run.client.reboot_server,
+            "delete": run.client.delete_server,
+        }[name]
+        try:
+            await run.request(lambda timeout: method(server_id, timeout=timeout))
+        except BadRequestError as exc:
+            return refusal(name, rule.target, server_id, exc, wait=run.wait)
+        except NotFoundError as exc:
+            return Done(already=True) if name == "delete" else Fail(exc)
+        return Wait(server_id) if run.wait else Done()
+
+    return Op(name, rule, act)
+
+
+def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
+    """Create servers by name: names already there count as ``already``; creates reconcile."""
+    rule = WAITERS["active"]
+    existing: dict[str, Server] = {}
+    locations = {spec.location for spec in specs.values()}
+    common = locations.pop() if len(locations) == 1 else None
+
+    async def prepare(run: Run[str]) -> None:
+        async def sweep(timeout: float) -> dict[str, Server]:
+            found = {}
+            servers = run.client.iter_servers(
+                location=common, page_size=SWEEP_PAGE_SIZE, timeout=timeout
+            )
+            async for server in servers:
+                spec = specs.get(server.name)
+                if spec is not None and spec.location == server.location:
+                    found[server.name] = server
+            return found
+
+        existing.update(await run.request(sweep))
+
+    async def act(run: Run[str], name: str) -> Step:
+        spec = specs[name]
+        found = existing.get(name)
+        if found is not None:
+            verdict = rule.judge(found)
+            if verdict is Verdict.FAILURE:
+                return Fail(WaiterFailedError(server=found, target=rule.target), found)
+            if run.wait and SETTLES_TO.get(str(found.status)) == rule.target:
+                return Wait(found.id, already=True, location=spec.location)
+            return Done(found, already=True)
+        maybe_created = False
+
+        async def attempt(timeout: float) -> Server:
+            nonlocal maybe_created
+            if maybe_created:  # an earlier attempt may have created it: look before creating
+                again = await run.client.find_server(
+                    name=name, location=spec.location, timeout=timeout
+                )
+                if again is not None:
+                    return again
+            maybe_created = True
+            return await run.client.create_server(
+                name=spec.name, plan_id=spec.plan_id, os_id=spec.os_id, location=spec.location,
+                hostname=spec.hostname, ssh_key_id=spec.ssh_key_id,
+                backups_enabled=spec.backups_enabled, reconcile=True, timeout=timeout,
+            )  # fmt: skip
+
+        server = await run.request(attempt, also_retry=(AmbiguousCreateError,))
+        if run.wait:
+            return Wait(server.id, location=spec.location)
+        return Done(server)
+
+    return Op("create", rule, act, prepare)

@@ -1,0 +1,192 @@
+"""What waiters and fleets share: polling policy numbers, the poll schedule, transient errors.
+
+Private; ``waiters`` and ``fleet`` re-export the constants users may want to read.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Generator
+from typing import Any
+
+import attrs
+import backoff
+
+from ._errors import (
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    TransportError,
+    ValidationError,
+    VPSOrgError,
+)
+from ._models import Server, ServerStatus
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX_POLL_INTERVAL",
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_WAIT_TIMEOUT",
+    "MIN_POLL_TIMEOUT",
+    "TRANSIENT_ERRORS",
+    "Jitter",
+    "PollSchedule",
+    "Verdict",
+    "WaitRule",
+    "check_wait_options",
+    "half_jitter",
+    "is_transient",
+    "request_timeout",
+]
+
+#: A wait's overall deadline. Provisioning takes 2-5 minutes on the real service; start, stop
+#: and reboot take seconds. Ten minutes covers a slow provision with room to spare.
+DEFAULT_WAIT_TIMEOUT = 600.0
+#: The first pause between polls: start/stop/reboot usually finish within a few seconds.
+DEFAULT_POLL_INTERVAL = 1.0
+#: The cap of the exponential schedule: a provision is still seen within 15 s of finishing
+#: while a long wait costs at most 4 polls a minute.
+DEFAULT_MAX_POLL_INTERVAL = 15.0
+#: Requests in flight at once for fleets and per-server polling: enough to keep a fleet of
+#: thousands moving, far below aiohttp's 100 connections and any sane provider limit.
+DEFAULT_CONCURRENCY = 16
+#: A poll made at (or just before) the deadline still gets this long to answer; it is the one
+#: last look the deadline promises, so a wait can end at most this much after its deadline.
+MIN_POLL_TIMEOUT = 1.0
+
+#: Errors that do not end a wait or a fleet: throttling, 5xx, connections cut or timed out (a
+#: single request's timeout included), and garbled answers (a proxy's HTML page with a 200 is
+#: a hiccup, not a verdict about the server). They are retried until the deadline, and the last
+#: one becomes the ``__cause__`` of the ``WaiterTimeoutError``.
+TRANSIENT_ERRORS: tuple[type[VPSOrgError], ...] = (
+    RateLimitError,
+    ServerError,
+    TransportError,
+    ResponseDecodeError,
+)
+
+Jitter = Callable[[float], float]
+
+logger = logging.getLogger("vpsorg_async")
+_KNOWN = frozenset(ServerStatus)
+
+
+class Verdict(enum.Enum):
+    """What one observation means for a wait."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    PENDING = "pending"
+
+
+@attrs.frozen
+class WaitRule:
+    """One row of the waiters' state table: how to read a status while waiting for ``target``.
+
+    Attributes:
+        target: the status waited for (or ``"deleted"``).
+        success: statuses that end the wait successfully.
+        failure: statuses that end it with ``WaiterFailedError``; everything else is pending.
+        gone: what "the server does not exist" (404, or absent from a complete list) means:
+            SUCCESS when waiting for a deletion; FAILURE (the ``NotFoundError`` ends the wait)
+            otherwise.
+    """
+
+    target: str
+    success: frozenset[str]
+    failure: frozenset[str] = frozenset()
+    gone: Verdict = Verdict.FAILURE
+
+    def judge(self, server: Server) -> Verdict:
+        """The verdict on ``server``'s status; an unknown status is pending (logged at DEBUG)."""
+        status = str(server.status)
+        if status in self.success:
+            return Verdict.SUCCESS
+        if status in self.failure:
+            return Verdict.FAILURE
+        if status not in _KNOWN:
+            logger.debug(
+                "server %d reports unknown status %r; treated as transitional while waiting for %r",
+                server.id, status, self.target,
+            )  # fmt: skip
+        return Verdict.PENDING
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for an error worth polling (or acting) again after a pause."""
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def half_jitter(delay: float) -> float:
+    """Half of ``delay`` plus up to the other half at random (backoff's full jitter on top).
+
+    Full jitter alone may draw a pause near zero, which makes a poller hammer the API right
+    after it was told to wait; half jitter keeps polls spread out but never much early.
+    """
+    return delay / 2 + backoff.full_jitter(delay / 2)
+
+
+class PollSchedule:
+    """Pauses between polls: ``backoff.expo`` from ``first`` doubling up to ``cap``, jittered."""
+
+    def __init__(self, *, first: float, cap: float, jitter: Jitter | None) -> None:
+        self._first = first
+        self._cap = cap
+        self._jitter = jitter
+        self._delays = self._fresh()
+
+    def _fresh(self) -> Generator[float, Any, None]:
+        delays: Generator[float, Any, None] = backoff.expo(
+            base=2, factor=self._first, max_value=self._cap
+        )
+        next(delays)  # backoff's wait generators are primed before use
+        return delays
+
+    def restart(self) -> None:
+        """Begin again at ``first`` (new servers joined a shared poller)."""
+        self._delays = self._fresh()
+
+    def next_delay(self) -> float:
+        """The next pause in seconds, jittered, never above ``cap`` nor below 0."""
+        delay = next(self._delays)
+        if self._jitter is not None:
+            delay = self._jitter(delay)
+        return min(max(delay, 0.0), self._cap)
+
+
+def request_timeout(remaining: float, cap: float) -> float:
+    """The ``timeout=`` of one request made with ``remaining`` seconds left before a deadline.
+
+    ``cap`` is the client's own call timeout: one request (its retries included) never gets
+    longer, even when the wait's deadline is further away, so a hung answer is retried as a
+    transient failure instead of swallowing the whole wait.
+    """
+    return min(max(remaining, MIN_POLL_TIMEOUT), cap)
+
+
+def _positive_number(param: str, value: object, *, zero: bool) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (value >= 0 if zero else value > 0)  # also refuses NaN
+    ):
+        rule = "a number >= 0" if zero else "a positive number"
+        raise ValidationError(param, f"must be {rule} of seconds, got {value!r}")
+
+
+def check_wait_options(*, timeout: float, poll_interval: float, max_poll_interval: float) -> None:
+    """Validate the three timing options every waiter and fleet takes.
+
+    Raises:
+        ValidationError: ``timeout`` is not positive, ``poll_interval`` is negative, or
+            ``max_poll_interval`` is below ``poll_interval``.
+    """
+    _positive_number("timeout", timeout, zero=False)
+    _positive_number("poll_interval", poll_interval, zero=True)
+    _positive_number("max_poll_interval", max_poll_interval, zero=True)
+    if max_poll_interval < poll_interval:
+        raise ValidationError(
+            "max_poll_interval",
+            f"must be >= poll_interval ({poll_interval}), got {max_poll_interval}",
+        )
