@@ -9,7 +9,8 @@ The public surface is this module (``__all__``) plus the ``waiters`` and ``fleet
 ``vpsorg_async.testing`` simulator. Everything in a module whose name starts with ``_`` is private.
 """
 
-from ._client import Client
+from typing import TYPE_CHECKING, Any
+
 from ._endpoints import ENDPOINTS, Endpoint
 from ._errors import (
     AmbiguousCreateError,
@@ -52,6 +53,21 @@ from ._models import (
 )
 from ._outcome import FleetEvent, FleetResult, Outcome
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+
+def __getattr__(name: str) -> Any:
+    # ``Client`` pulls in aiohttp, the bulk of the import time; load it on first use so that
+    # ``import vpsorg_async`` (models, errors, the endpoint table) stays cheap for scripts.
+    if name == "Client":
+        from ._client import Client
+
+        globals()["Client"] = Client
+        return Client
+    raise AttributeError(f"module 'vpsorg_async' has no attribute {name!r}")
+
 
 __all__ = [
     "ENDPOINTS",

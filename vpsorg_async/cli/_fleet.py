@@ -1,0 +1,244 @@
+"""``vpsorg fleet start|stop|reboot|delete``: many servers at once, converging, with live progress.
+
+A fleet command runs in three acts: select (ids as given, or one pass over the list with the
+filters), confirm (delete always asks; the others ask past :data:`CONFIRM_THRESHOLD` servers), and
+act through :mod:`vpsorg_async.fleet` with a progress bar. It ends with a table of the failures
+and a one-line summary; exit code 1 when any server failed. Fleet operations converge: stopping a
+stopped server succeeds (``already``), so an interrupted command can simply be run again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import click
+
+from .. import fleet as fleet_ops
+from .._models import Server
+from ..fleet import FleetAbortedError, FleetResult, Outcome
+from ._describe import EXIT_FAILED, describe
+from ._output import OUTPUT_OPTION, emit_json, err_console, new_table, out_console, plain
+from ._progress import FleetProgress, progress_mode
+from ._runtime import CONFIRM_THRESHOLD, Settings, ask, pass_settings, run
+from ._servers import STATUS_CHOICE
+
+__all__ = ["fleet", "print_fleet_report"]
+
+#: How many servers the "what it will touch" preview names before "... and N more".
+PREVIEW = 8
+#: What each operation does, in the words of a question and of a summary.
+VERBS = {"start": "Start", "stop": "Stop", "reboot": "Reboot", "delete": "Permanently delete"}
+
+
+@attrs.frozen
+class Selection:
+    """The servers a fleet command will touch: ids, and what is known about them."""
+
+    ids: list[int]
+    known: dict[int, Server] = attrs.Factory(dict)
+
+    def preview(self) -> str:
+        """``12 web-01 (active), 13 web-02 (stopped), ... and 22 more``."""
+        shown = []
+        for server_id in self.ids[:PREVIEW]:
+            server = self.known.get(server_id)
+            shown.append(
+                f"{server_id} {server.name} ({server.status})" if server else str(server_id)
+            )
+        more = len(self.ids) - PREVIEW
+        return ", ".join(shown) + (f", ... and {more} more" if more > 0 else "")
+
+
+@click.group()
+def fleet() -> None:
+    """Act on many servers at once: by ids, or by filters.
+
+    \b
+    Select servers by IDs, or by --status / --location / --name-prefix (or --all).
+    The commands converge: a server already in the target state counts as done,
+    so an interrupted command can simply be run again.
+    """
+
+
+def _fleet_command(operation: str, summary: str) -> click.Command:
+    @click.command(operation, help=summary)
+    @click.argument("server_ids", metavar="[ID]...", nargs=-1, type=click.IntRange(min=1))
+    @click.option("--status", type=STATUS_CHOICE, help="Select servers in this status.")
+    @click.option("--location", metavar="CODE", help="Select servers in this datacenter.")
+    @click.option(
+        "--name-prefix", metavar="PREFIX", help="Select servers whose name starts with PREFIX."
+    )
+    @click.option("--all", "all_", is_flag=True, help="Select every server of the account.")
+    @click.option(
+        "--concurrency",
+        type=click.IntRange(min=1, max=256),
+        default=fleet_ops.DEFAULT_CONCURRENCY,
+        show_default=True,
+        help="Requests in flight at once.",
+    )
+    @click.option("--wait", is_flag=True, help="Wait until every server reaches its new state.")
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=fleet_ops.DEFAULT_FLEET_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Deadline of the whole operation, waits included.",
+    )
+    @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+    @OUTPUT_OPTION
+    @pass_settings
+    def command(
+        settings: Settings,
+        server_ids: tuple[int, ...],
+        status: str | None,
+        location: str | None,
+        name_prefix: str | None,
+        all_: bool,
+        concurrency: int,
+        wait: bool,
+        timeout: float,
+        yes: bool,
+        output: str,
+    ) -> None:
+        filtered = status is not None or location is not None or name_prefix is not None
+        if server_ids and (filtered or all_):
+            raise click.UsageError("Give server IDs or filters (--status, ...), not both.")
+        if not server_ids and not filtered and not all_:
+            raise click.UsageError(
+                "Say which servers: give IDs, a filter (--status, --location, --name-prefix) "
+                "or --all."
+            )
+        if server_ids:
+            selection = Selection(list(dict.fromkeys(server_ids)))
+        else:
+            selection = run(_select(settings, status, location, name_prefix))
+        count = len(selection.ids)
+        if not count:
+            click.echo("No servers match; nothing to do.", err=True)
+            if output == "json":
+                emit_json([])
+            return
+        what = f"{count} server{'s' if count != 1 else ''}"
+        if not settings.quiet:
+            click.echo(f"{operation} {what}: {selection.preview()}", err=True)
+        if operation == "delete" or count > CONFIRM_THRESHOLD:
+            ask(f"{VERBS[operation]} {what}?", yes=yes)
+        result: FleetResult[int] = FleetResult(operation=operation, total=count)
+        console = err_console()
+        mode = progress_mode(quiet=settings.quiet, console=console)
+        progress = FleetProgress(operation, count, mode=mode, console=console)
+
+        async def act() -> None:
+            call = getattr(fleet_ops, operation)
+            async with settings.client() as client:
+                with progress:
+                    await call(
+                        client,
+                        selection.ids,
+                        concurrency=concurrency,
+                        wait=wait,
+                        timeout=timeout,
+                        poll_interval=settings.poll_interval,
+                        on_progress=progress,
+                        result=result,
+                    )
+
+        def interrupted() -> None:
+            print_fleet_report(result, selection, progress.elapsed, output=output, interrupted=True)
+
+        run(act(), on_interrupt=interrupted)
+        print_fleet_report(result, selection, progress.elapsed, output=output)
+        if not result.ok:
+            raise click.exceptions.Exit(EXIT_FAILED)
+
+    return command
+
+
+fleet.add_command(_fleet_command("start", "Start servers (already active ones count as done)."))
+fleet.add_command(_fleet_command("stop", "Stop servers gracefully (stopped ones count as done)."))
+fleet.add_command(_fleet_command("reboot", "Reboot running servers (stopped ones fail)."))
+fleet.add_command(_fleet_command("delete", "Delete servers permanently; always asks unless --yes."))
+
+
+async def _select(
+    settings: Settings, status: str | None, location: str | None, name_prefix: str | None
+) -> Selection:
+    """One pass over the list with the API's filters, then the name prefix."""
+    known: dict[int, Server] = {}
+    async with settings.client() as client:
+        async for server in client.iter_servers(status=status, location=location):
+            if name_prefix is None or server.name.startswith(name_prefix):
+                known[server.id] = server
+    return Selection(list(known), known)
+
+
+def _cancelled(outcome: Outcome[Any]) -> bool:
+    error = outcome.error
+    return isinstance(error, FleetAbortedError) and error.reason == "cancelled"
+
+
+def outcome_data(
+    outcome: Outcome[Any], known: Mapping[Any, Server] | None = None
+) -> dict[str, Any]:
+    """One outcome as JSON-ready data; ``known`` supplies names the outcome lacks."""
+    server = outcome.server
+    listed = (known or {}).get(outcome.key)
+    return {
+        "id": server.id if server is not None else outcome.key,
+        "name": server.name if server is not None else listed.name if listed else None,
+        "ok": outcome.ok,
+        "already": outcome.already,
+        "status": str(server.status) if server is not None else None,
+        "error": describe(outcome.error) if outcome.error is not None else None,
+    }
+
+
+def print_fleet_report(
+    result: FleetResult[Any],
+    selection: Selection,
+    elapsed: float,
+    *,
+    output: str,
+    interrupted: bool = False,
+) -> None:
+    """The failures (a table, or every outcome as JSON) and a one-line summary.
+
+    After Ctrl-C the servers that were not finished are listed by id, not as failures: running
+    the same command again finishes them.
+    """
+    keys, known = selection.ids, selection.known
+    outcomes = [result.outcomes[k] for k in keys if k in result.outcomes]
+    if output == "json":
+        emit_json([outcome_data(o, known) for o in outcomes])
+    unfinished = [k for k in keys if k not in result.outcomes or _cancelled(result.outcomes[k])]
+    failed = [o for o in outcomes if not o.ok and not _cancelled(o)]
+    ok = [o for o in outcomes if o.ok]
+    already = sum(1 for o in ok if o.already)
+    console = out_console() if output != "json" else err_console()
+    if failed and output != "json":
+        table = new_table("SERVER", "NAME", "REASON", title=f"{len(failed)} failed")
+        for o in failed:
+            data = outcome_data(o, known)
+            table.add_row(str(o.key), plain(data["name"] or "-"), plain(data["error"] or "-"))
+        console.print(table)
+    line = f"{result.operation}: {len(ok)} ok"
+    if already:
+        line += f" ({already} already {_state_word(result.operation)})"
+    line += f", {len(failed)} failed"
+    if interrupted:
+        line += f", {len(unfinished)} not finished (interrupted)"
+    line += f" of {result.total} in {elapsed:.1f} s"
+    console.print(line, markup=False, highlight=False)
+    if interrupted and unfinished:
+        ids = ", ".join(str(k) for k in unfinished[:20])
+        more = "" if len(unfinished) <= 20 else f", ... ({len(unfinished)} in all)"
+        click.echo(f"not finished: {ids}{more}. Run the same command again to finish.", err=True)
+
+
+def _state_word(operation: str) -> str:
+    return {"start": "active", "stop": "stopped", "reboot": "active", "delete": "gone"}.get(
+        operation, "there"
+    )
