@@ -1,0 +1,116 @@
+"""Shared fixtures of the core test suite: fake time, mocked HTTP, clients that always get closed.
+
+Nothing here waits for real: every ``Client`` a fixture makes runs on :class:`FakeTime`, whose
+``sleep`` only records the delay and moves the fake clock forward. Test modules import the fake's
+type under ``TYPE_CHECKING`` only, so at run time they reach it through fixtures alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from aioresponses import aioresponses
+
+from vpsorg_async import Client
+
+#: A token distinctive enough that finding it anywhere (logs, messages, reprs) is a leak.
+TOKEN = "tok-SECRET-5f3a9c1e7b2d4086-do-not-log"
+
+
+class FakeTime:
+    """A monotonic clock and an ``async sleep`` that advances it instead of waiting.
+
+    ``sleeps`` records every delay asked for, in order. Set ``block`` to make the next sleeps hang
+    (until cancelled) after recording, and await ``sleeping`` to know one has started.
+    ``overshoot`` adds extra seconds to every sleep, like an overloaded event loop would.
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self.block = False
+        self.overshoot = 0.0
+        self.sleeping = asyncio.Event()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        self.sleeping.set()
+        if self.block:
+            await asyncio.Event().wait()  # never set: only cancellation ends it
+        self.now += delay + self.overshoot
+        await asyncio.sleep(0)  # a real scheduling point, as a real sleep would be
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+MakeClient = Callable[..., Client]
+Serve = Callable[[web.Application], Awaitable[str]]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own token or base URL must never leak into a test."""
+    monkeypatch.delenv("VPSORG_API_TOKEN", raising=False)
+    monkeypatch.delenv("VPSORG_BASE_URL", raising=False)
+
+
+@pytest.fixture
+def token() -> str:
+    return TOKEN
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def mocked() -> Iterator[aioresponses]:
+    with aioresponses() as m:
+        yield m
+
+
+@pytest.fixture
+async def make_client(fake_time: FakeTime) -> AsyncIterator[MakeClient]:
+    """``make_client(**options)``: a Client on fake time with the test token; closed at teardown."""
+    made: list[Client] = []
+
+    def make(**options: Any) -> Client:
+        options.setdefault("clock", fake_time.clock)
+        options.setdefault("sleep", fake_time.sleep)
+        made.append(Client(options.pop("token", TOKEN), **options))
+        return made[-1]
+
+    yield make
+    for client in made:
+        await client.aclose()
+
+
+@pytest.fixture
+async def client(make_client: MakeClient) -> Client:
+    return make_client()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    """``await serve(app)``: run an aiohttp app on 127.0.0.1; returns its ``/api/v1`` base URL."""
+    servers: list[TestServer] = []
+
+    async def start(app: web.Application) -> str:
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return str(server.make_url("/api/v1"))
+
+    yield start
+    for server in servers:
+        await server.close()

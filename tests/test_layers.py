@@ -1,0 +1,101 @@
+"""The core's layering: data flows one way, and importing the client pulls in no server code."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vpsorg_async
+
+PACKAGE = Path(vpsorg_async.__file__).parent
+#: Higher layers may import lower ones, never the other way round (STYLE.md: "Nothing lower
+#: imports anything higher; models and errors are leaves everyone may import").
+LAYER = {
+    "_version": 0,
+    "_policy": 0,
+    "_errors": 0,
+    "_ratelimit": 0,
+    "_validate": 1,
+    "_models": 2,
+    "_convert": 3,
+    "_endpoints": 3,
+    "_session": 4,
+    "_client": 5,
+}
+#: The core this suite covers; everything else in the package (waiters, fleet and their private
+#: helpers, testing, cli) is built on top of it.
+CORE = sorted(LAYER)
+#: The parts built on top of the core, which the core must never import.
+UPPER = {"waiters", "fleet", "testing", "cli"}
+
+
+def package_imports(module: str) -> set[str]:
+    """The package modules ``module`` imports (``._x``, ``vpsorg_async.x``, ``from . import x``)."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("vpsorg_async."):
+                    found.add(alias.name.split(".")[1])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 1:
+                found.update(alias.name for alias in node.names)
+            elif node.module and node.module.startswith("vpsorg_async"):
+                parts = node.module.split(".")
+                if len(parts) > 1:
+                    found.add(parts[1])
+                else:
+                    found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_every_core_module_exists() -> None:
+    for module in CORE:
+        assert (PACKAGE / f"{module}.py").is_file(), module
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_never_imports_the_upper_parts(module: str) -> None:
+    assert package_imports(module) & UPPER == set()
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_imports_only_lower_layers(module: str) -> None:
+    for imported in package_imports(module):
+        # a module outside the core (say ``_fleet``) has no layer here: importing it fails too
+        assert LAYER.get(imported, 99) < LAYER[module], f"{module} imports {imported}"
+
+
+def test_the_import_scanner_sees_every_form() -> None:
+    assert {"_policy", "_convert", "_errors"} <= package_imports("_session")
+    assert "_session" in package_imports("_client")
+    assert package_imports("_errors") == set()
+
+
+def test_importing_the_client_loads_no_server_or_test_code() -> None:
+    code = (
+        "import sys, vpsorg_async\n"
+        "bad = [m for m in sys.modules if m == 'aiohttp.web' or m.startswith(("
+        "'aiohttp.web_', 'vpsorg_async.testing', 'vpsorg_async.cli', 'pytest', 'hypothesis', "
+        "'aioresponses', 'click', 'rich'))]\n"
+        "print(','.join(sorted(bad)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_the_public_surface_is_one_file() -> None:
+    for name in vpsorg_async.__all__:
+        assert hasattr(vpsorg_async, name), name
+    private = [n for n in vpsorg_async.__all__ if n.startswith("_") and n != "__version__"]
+    assert private == []
+    assert (PACKAGE / "py.typed").exists()

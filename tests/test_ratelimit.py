@@ -1,0 +1,197 @@
+"""The client-wide pacer: pace, pause after a 429, adaptive slow-down and recovery, deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
+from aioresponses import aioresponses
+from testing.doc_examples import DETAIL_RESPONSE
+from yarl import URL
+
+from vpsorg_async import RateLimitError, RequestTimeoutError
+from vpsorg_async._ratelimit import (
+    DECREASE_FACTOR,
+    INCREASE_SHARE,
+    MIN_RATE,
+    DeadlineWouldPass,
+    RateLimiter,
+)
+
+if TYPE_CHECKING:
+    from conftest import FakeTime, MakeClient
+
+FAR = 1e12  # a deadline that never matters
+ITEM = "https://admin.vps.org/api/v1/servers/12345/"
+
+
+def limiter(fake_time: FakeTime, rate: float | None = None) -> RateLimiter:
+    return RateLimiter(rate, clock=fake_time.clock, sleep=fake_time.sleep)
+
+
+async def test_unpaced_never_waits(fake_time: FakeTime) -> None:
+    pacer = limiter(fake_time)
+    for _ in range(100):
+        await pacer.acquire(FAR)
+    assert fake_time.sleeps == []
+    assert pacer.rate is None
+
+
+async def test_a_pace_spaces_requests_evenly(fake_time: FakeTime) -> None:
+    pacer = limiter(fake_time, rate=2.0)
+    for _ in range(4):
+        await pacer.acquire(FAR)
+    assert fake_time.sleeps == [0.5, 0.5, 0.5]
+    fake_time.advance(10)  # idle time is not banked as a burst beyond one slot
+    await pacer.acquire(FAR)
+    await pacer.acquire(FAR)
+    assert fake_time.sleeps == [0.5, 0.5, 0.5, 0.5]
+
+
+async def test_a_wait_past_the_deadline_is_refused(fake_time: FakeTime) -> None:
+    pacer = limiter(fake_time, rate=1.0)
+    await pacer.acquire(FAR)
+    with pytest.raises(DeadlineWouldPass, match="past the call's deadline") as info:
+        await pacer.acquire(fake_time.now + 0.5)
+    assert info.value.wait == 1.0
+    assert fake_time.sleeps == []
+    await pacer.acquire(FAR)  # the refused request reserved no slot
+    assert fake_time.sleeps == [1.0]
+
+
+async def test_a_throttle_pauses_everyone_until_retry_after(fake_time: FakeTime) -> None:
+    pacer = limiter(fake_time)
+    pacer.on_throttle(5.0)
+    pacer.on_throttle(2.0)  # a shorter hint does not shorten the pause
+    await pacer.acquire(FAR)
+    assert fake_time.sleeps == [5.0]
+    pacer.on_throttle(30.0)
+    with pytest.raises(DeadlineWouldPass):
+        await pacer.acquire(fake_time.now + 10)
+
+
+@pytest.mark.parametrize("retry_after", [None, 0.0, -3.0])
+async def test_a_throttle_without_a_hint_does_not_pause(
+    fake_time: FakeTime, retry_after: float | None
+) -> None:
+    pacer = limiter(fake_time)
+    pacer.on_throttle(retry_after)
+    await pacer.acquire(FAR)
+    assert fake_time.sleeps == []
+    assert pacer.rate == MIN_RATE  # nothing measured yet: the slowest pace
+
+
+async def test_throttling_lowers_a_configured_pace_but_not_below_the_minimum(
+    fake_time: FakeTime,
+) -> None:
+    pacer = limiter(fake_time, rate=10.0)
+    pacer.on_throttle(None)
+    assert pacer.rate == pytest.approx(10.0 * DECREASE_FACTOR)
+    pacer.on_throttle(None)
+    assert pacer.rate == pytest.approx(10.0 * DECREASE_FACTOR**2)
+    for _ in range(50):
+        pacer.on_throttle(None)
+    assert pacer.rate == MIN_RATE
+
+
+async def test_a_configured_pace_recovers_to_its_limit(fake_time: FakeTime) -> None:
+    pacer = limiter(fake_time, rate=10.0)
+    pacer.on_throttle(None)
+    successes = 0
+    while pacer.rate != 10.0:
+        pacer.on_success()
+        successes += 1
+        assert successes < 100
+    # 7 -> 10 in steps of 2% of the 10/s at which throttling began (one more for float rounding)
+    assert round(3 / (INCREASE_SHARE * 10)) <= successes <= round(3 / (INCREASE_SHARE * 10)) + 1
+    rate = pacer.rate
+    pacer.on_success()  # not throttled any more: nothing changes
+    assert pacer.rate == rate
+
+
+async def test_an_unconfigured_pace_is_measured_and_lifted_again(fake_time: FakeTime) -> None:
+    pacer = limiter(fake_time)
+    for _ in range(5):
+        await pacer.acquire(FAR)
+    pacer.on_throttle(None)  # five requests within the first second: 5/s
+    assert pacer.rate == pytest.approx(5 * DECREASE_FACTOR)
+    for _ in range(100):
+        pacer.on_success()
+        if pacer.rate is None:
+            break
+    assert pacer.rate is None  # recovered to twice the throttled rate: unpaced again
+
+
+async def test_the_rate_is_measured_over_one_second_windows(fake_time: FakeTime) -> None:
+    pacer = limiter(fake_time)
+    for _ in range(8):
+        await pacer.acquire(FAR)
+    fake_time.advance(2.0)
+    await pacer.acquire(FAR)  # closes the window: 8 requests in 2 s
+    pacer.on_throttle(None)
+    assert pacer.rate == pytest.approx(4 * DECREASE_FACTOR)
+
+
+async def test_on_success_without_throttling_is_a_no_op(fake_time: FakeTime) -> None:
+    pacer = limiter(fake_time, rate=3.0)
+    pacer.on_success()
+    assert pacer.rate == 3.0
+
+
+# --- through a Client ----------------------------------------------------------------------------
+
+
+async def test_a_client_rate_limit_paces_its_calls(
+    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    client = make_client(rate_limit=4)
+    mocked.get(ITEM, payload=DETAIL_RESPONSE, repeat=True)
+    for _ in range(3):
+        await client.get_server(12345)
+    assert fake_time.sleeps == [0.25, 0.25]
+
+
+async def test_a_429_pauses_the_next_call_of_the_whole_client(
+    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    client = make_client(max_retries=0)
+    mocked.get(ITEM, status=429, headers={"Retry-After": "10"})
+    mocked.get(ITEM, payload=DETAIL_RESPONSE)
+    with pytest.raises(RateLimitError):
+        await client.get_server(12345)
+    assert fake_time.sleeps == []
+    await client.get_server(12345)
+    assert fake_time.sleeps == [10.0]
+    assert client._session.limiter.rate is not None  # and it slowed down
+
+
+async def test_a_pace_that_would_pass_the_deadline_is_a_timeout(
+    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    client = make_client(rate_limit=0.5)
+    mocked.get(ITEM, payload=DETAIL_RESPONSE, repeat=True)
+    await client.get_server(12345)
+    with pytest.raises(RequestTimeoutError, match="rate limit") as info:
+        await client.get_server(12345, timeout=1)
+    assert info.value.sent is False
+    assert len(mocked.requests[("GET", URL(ITEM))]) == 1
+    assert fake_time.sleeps == []
+
+
+async def test_cancel_while_paused(
+    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    client = make_client(max_retries=0)
+    mocked.get(ITEM, status=429, headers={"Retry-After": "10"})
+    mocked.get(ITEM, payload=DETAIL_RESPONSE, repeat=True)
+    with pytest.raises(RateLimitError):
+        await client.get_server(12345)
+    fake_time.block = True
+    task = asyncio.create_task(client.get_server(12345))
+    await fake_time.sleeping.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
+    assert len(mocked.requests[("GET", URL(ITEM))]) == 1  # the paused call sent nothing
