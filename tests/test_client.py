@@ -319,11 +319,6 @@ async def test_iter_servers_detects_a_next_loop(mocked: aioresponses, client: Cl
     assert request_count(mocked) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: iter_servers does not put the first page's URL in `seen`, so a next link "
-    "back to page 1 re-yields its servers (duplicates) before the loop is detected",
-)
 async def test_a_loop_back_to_the_first_page_yields_no_duplicates(
     mocked: aioresponses, client: Client
 ) -> None:
@@ -356,12 +351,6 @@ async def test_find_server_filters_by_location(mocked: aioresponses, client: Cli
     assert found.id == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: Session.call never checks that the session was closed, so a call that "
-    "reaches it after aclose (next page of iter_servers, a call racing aclose) raises aiohttp's "
-    "raw RuntimeError('Session is closed') instead of a VPSOrgError",
-)
 async def test_closing_during_iteration_raises_a_library_error(
     mocked: aioresponses, client: Client
 ) -> None:
@@ -492,12 +481,6 @@ async def test_wrong_call_shapes_are_type_errors(mocked: aioresponses, client: C
     assert mocked.requests == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: the @endpoint wrapper (_client.py:81-85) lets a keyword silently override "
-    "a positional argument: get_server(1, server_id=2) fetches server 2 instead of raising "
-    "TypeError('got multiple values for argument')",
-)
 async def test_a_path_parameter_given_twice_is_a_type_error(
     mocked: aioresponses, client: Client
 ) -> None:
@@ -604,21 +587,11 @@ def test_bad_options(token: str, option: str, value: Any) -> None:
     assert info.value.param == option
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: Client(timeout=None) passes check_timeout (which allows None) and then "
-    "crashes in float(None) with a raw TypeError",
-)
 def test_timeout_none_is_refused_clearly(token: str) -> None:
     with pytest.raises((ValidationError, ConfigurationError)):
         Client(token, timeout=None)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: a token containing CR, LF or NUL is accepted at construction; every "
-    "request then fails with aiohttp's raw ValueError (its header injection guard)",
-)
 @pytest.mark.parametrize("bad", ["abc\r\nX-Evil: 1", "abc\n", "a\x00b"])
 async def test_a_token_that_cannot_be_a_header_is_refused_at_construction(bad: str) -> None:
     try:
@@ -845,12 +818,6 @@ async def test_reconcile_does_not_create_again_after_the_deadline(
     assert len(mocked.requests[("POST", URL(BASE + "/servers/"))]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: _create_reconciled calls find_server without the remaining time (it gets "
-    "the client's full default timeout) and get_server with max(left, 1), so a reconciled "
-    "create can run far past its own timeout",
-)
 async def test_reconcile_stays_within_the_calls_timeout(
     mocked: aioresponses, client: Client, fake_time: FakeTime
 ) -> None:

@@ -264,11 +264,6 @@ def test_retry_after_of_any_number(seconds: float) -> None:
         assert result == min(max(seconds, 0.0), 60.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: parse_retry_after lets OverflowError out of email.utils for date-shaped "
-    "values with huge numbers (see test_session.py)",
-)
 @FAST
 @example(year=10**20, day=1, hour=0, zone="GMT")
 @given(

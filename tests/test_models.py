@@ -383,12 +383,6 @@ def test_results_of_the_wrong_shape(results: Any) -> None:
         decode(data, ServerList)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: _convert structures list[Server] from any iterable, so an empty JSON object "
-    "or string in place of the results list decodes as 'no servers' (find_server would then "
-    "miss a server and a reconciled create could duplicate it)",
-)
 @pytest.mark.parametrize("results", [{}, ""])
 def test_an_empty_object_or_string_is_not_an_empty_list(results: Any) -> None:
     data = deepcopy(LIST_RESPONSE)

@@ -168,12 +168,6 @@ async def test_the_env_token_is_not_shown(monkeypatch: pytest.MonkeyPatch, token
     assert "VPSORG_API_TOKEN" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hardening gap: an error body that echoes the request's Authorization header (a "
-    "debugging proxy, httpbin-like pages) is quoted verbatim into APIError.detail; the session "
-    "knows the token and could redact it from detail/field_errors",
-)
 async def test_an_error_body_echoing_the_token_is_redacted(
     mocked: aioresponses, client: Client, token: str
 ) -> None:

@@ -82,6 +82,8 @@ def endpoint(
             for key in kwargs:
                 if key not in allowed:
                     raise TypeError(f"{row.name}() got an unexpected keyword argument {key!r}")
+                if key in positional[: len(args)]:
+                    raise TypeError(f"{row.name}() got multiple values for argument {key!r}")
             values.update(kwargs)
             if missing := required - values.keys():
                 raise TypeError(f"{row.name}() missing argument(s): {', '.join(sorted(missing))}")
@@ -151,8 +153,16 @@ class Client:
             raise ConfigurationError(
                 f"no API token: pass Client(token=...) or set {policy.TOKEN_ENV}"
             )
+        if not token.isprintable() or not token.isascii() or token != token.strip():
+            # Never echo it: the message says what is wrong, not what the token is.
+            raise ConfigurationError(
+                "the API token contains whitespace, control or non-ASCII characters; "
+                "it cannot be sent in an HTTP header"
+            )
         url = base_url or os.environ.get(policy.BASE_URL_ENV) or policy.DEFAULT_BASE_URL
         _check_base_url(url)
+        if timeout is None:
+            raise ValidationError("timeout", "must be a positive number of seconds, not None")
         check_timeout("timeout", timeout)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValidationError("max_retries", "must be an integer >= 0")
@@ -241,24 +251,34 @@ class Client:
     async def _create_reconciled(
         self, row: Endpoint, body: CreateServer, timeout: float | None
     ) -> CreatedServer:
-        """Create; when the outcome is unknown, find the server by its name before creating again."""
-        deadline = self._clock() + (timeout or self._session.timeout)
-        last: AmbiguousCreateError | None = None
-        for _ in range(policy.DEFAULT_MAX_RETRIES + 1):
-            left = deadline - self._clock()
-            if left <= 0:
-                break
+        """Create; when the outcome is unknown, look for the server by name before creating again.
+
+        At most ``max_retries + 1`` creates are sent, all within one deadline, and a create is
+        only sent again after a lookup has shown that the previous one made no server.
+        """
+        deadline = self._clock() + (timeout if timeout is not None else self._session.timeout)
+
+        def left() -> float:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise last
+            return remaining
+
+        last: AmbiguousCreateError
+        for _ in range(self._session.max_retries + 1):
             try:
-                created: CreatedServer = await self._session.call(row, body=body, timeout=left)
+                created: CreatedServer = await self._session.call(
+                    row, body=body, timeout=deadline - self._clock()
+                )
                 return created
             except AmbiguousCreateError as exc:
                 last = exc
-            found = await self.find_server(name=body.name, location=body.location)
+            found = await self.find_server(name=body.name, location=body.location, timeout=left())
             if found is not None:
-                detail = await self.get_server(found.id, timeout=max(deadline - self._clock(), 1))
+                detail = await self.get_server(found.id, timeout=left())
                 fields = {a.name: getattr(detail, a.name) for a in attrs.fields(Server)}
                 return CreatedServer(**fields, backups_enabled=detail.backups_enabled)
-        assert last is not None
+            left()
         raise last
 
     async def find_server(
@@ -287,9 +307,17 @@ class Client:
             status=status, location=location, page_size=page_size, timeout=timeout
         )
         seen: set[str] = set()
+        yielded: set[int] = set()  # pages can shift while we read; never yield a server twice
         row = ENDPOINTS["list_servers"]
         while True:
-            for server in page.results:
+            fresh = [server for server in page.results if server.id not in yielded]
+            if page.next and page.results and not fresh:
+                raise ResponseDecodeError(
+                    f"the next links loop: {page.next!r} repeats servers already listed",
+                    method=row.method, path=row.path, status=200,
+                )  # fmt: skip
+            for server in fresh:
+                yielded.add(server.id)
                 yield server
             if not page.next:
                 return

@@ -15,7 +15,7 @@ import cattrs
 from cattrs.errors import BaseValidationError
 
 from ._errors import ResponseDecodeError
-from ._models import ServerStatus
+from ._models import Server, ServerStatus
 
 __all__ = ["decode", "encode_body"]
 
@@ -62,6 +62,14 @@ def _make(detailed: bool) -> cattrs.Converter:
     conv.register_structure_hook(float, _strict(float, float, int))
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_structure_hook(ServerStatus | str, _structure_status)
+    server_hook = conv.get_structure_hook(Server)
+
+    def structure_servers(value: Any, _: Any) -> list[Server]:
+        if type(value) is not list:  # a dict or a string is not "no servers"
+            raise _WrongType(f"expected a list of servers, got {type(value).__name__}")
+        return [server_hook(item, Server) for item in value]
+
+    conv.register_structure_hook_func(lambda t: t == list[Server], structure_servers)
     conv.register_unstructure_hook(datetime, lambda d: d.isoformat().replace("+00:00", "Z"))
     return conv
 

@@ -95,6 +95,7 @@ class APIError(VPSOrgError):
         field_errors: DRF-style field errors of a 400, e.g. ``{"name": ["This field is required."]}``.
         request_id: the request id header of the answer, when the server sent one.
         attempts: how many attempts the call made before giving up.
+        retry_after: the server's ``Retry-After`` in seconds (429 and 503), else None.
     """
 
     def __init__(
@@ -107,7 +108,9 @@ class APIError(VPSOrgError):
         field_errors: Mapping[str, list[str]] | None = None,
         request_id: str | None = None,
         attempts: int = 1,
+        retry_after: float | None = None,
     ) -> None:
+        self.retry_after = retry_after
         self.status = status
         self.method = method
         self.path = path
@@ -155,10 +158,6 @@ class ConflictError(APIError):
 
 class RateLimitError(APIError):
     """429: too many requests. ``retry_after`` is the server's hint in seconds, if any."""
-
-    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        self.retry_after = retry_after
-        super().__init__(**kwargs)
 
 
 class ServerError(APIError):
@@ -323,7 +322,7 @@ def _detail_and_fields(body: bytes) -> tuple[str | None, dict[str, list[str]]]:
         return None, {}
     try:
         data = json.loads(body)
-    except ValueError:  # includes UnicodeDecodeError
+    except (ValueError, RecursionError):  # ValueError covers UnicodeDecodeError
         return _excerpt(body) or None, {}
     if not isinstance(data, dict):
         return _excerpt(body), {}
@@ -350,8 +349,15 @@ def error_from_response(
     body: bytes,
     retry_after: float | None = None,
     attempts: int = 1,
+    secret: str | None = None,
 ) -> APIError:
-    """Build the exception for an error answer. Pure: no I/O, never raises."""
+    """Build the exception for an error answer. Pure: no I/O, never raises.
+
+    ``secret`` (the token) is blanked out of anything quoted from the body, in case a proxy
+    echoes the request's headers back.
+    """
+    if secret:
+        body = body.replace(secret.encode(), b"***")
     detail, fields = _detail_and_fields(body)
     request_id = next((headers[h] for h in REQUEST_ID_HEADERS if h in headers), None)
     kwargs: dict[str, Any] = {
@@ -362,8 +368,7 @@ def error_from_response(
         "field_errors": fields,
         "request_id": request_id,
         "attempts": attempts,
+        "retry_after": retry_after,
     }
-    if status == 429:
-        return RateLimitError(retry_after=retry_after, **kwargs)
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
     return cls(**kwargs)

@@ -33,6 +33,7 @@ from ._endpoints import Endpoint
 from ._errors import (
     AmbiguousCreateError,
     APIError,
+    ConfigurationError,
     RateLimitError,
     RequestTimeoutError,
     ResponseDecodeError,
@@ -64,7 +65,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
     if math.isnan(seconds):
@@ -82,9 +83,17 @@ def _is_retryable(exc: VPSOrgError) -> bool:
     )
 
 
-def _provably_unsent(exc: VPSOrgError) -> bool:
-    """True when the server cannot have acted: it said 429, or the connection never opened."""
-    return isinstance(exc, RateLimitError) or (isinstance(exc, TransportError) and not exc.sent)
+def _outcome_unknown(exc: VPSOrgError) -> bool:
+    """True when a non-idempotent request may have been acted on although it failed.
+
+    Known not acted on: a 429, an error status other than 5xx, a connection that never opened.
+    Unknown: a 5xx, a cut connection or a timeout after sending, an answer that did not decode.
+    """
+    if isinstance(exc, TransportError):
+        return exc.sent
+    if isinstance(exc, ServerError):
+        return True
+    return isinstance(exc, ResponseDecodeError)
 
 
 class Session:
@@ -120,8 +129,10 @@ class Session:
         self._headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
+            "Content-Type": "application/json",  # as the API document sends on every request
             "User-Agent": user_agent,
         }
+        self._token = token
         self._closed = False
 
     @property
@@ -133,6 +144,11 @@ class Session:
     def timeout(self) -> float:
         """The default overall deadline of a call, in seconds."""
         return self._timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt of a call."""
+        return self._max_retries
 
     @property
     def limiter(self) -> RateLimiter:
@@ -147,6 +163,8 @@ class Session:
             return False
 
     def _http(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ConfigurationError("this Client is closed")
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections)
             self._session = aiohttp.ClientSession(
@@ -192,12 +210,12 @@ class Session:
             except VPSOrgError as exc:
                 if isinstance(exc, RateLimitError):
                     self._limiter.on_throttle(exc.retry_after)
-                if not row.idempotent and not _provably_unsent(exc) and _is_retryable(exc):
+                if not row.idempotent and _outcome_unknown(exc):
                     raise AmbiguousCreateError(request=body, cause=exc) from exc
                 if not _is_retryable(exc) or attempt > self._max_retries:
                     raise
                 delay = backoff.full_jitter(next(delays))
-                if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                if isinstance(exc, APIError) and exc.retry_after is not None:
                     delay = max(delay, exc.retry_after)
                 if self._clock() + delay >= deadline:
                     exc.add_note(f"not retried: the call's {self._timeout_of(timeout)} s deadline")
@@ -230,8 +248,9 @@ class Session:
         remaining = deadline - self._clock()
         if remaining <= 0:
             raise RequestTimeoutError(
-                "the call's deadline passed", method=row.method, path=path, attempts=attempt
-            )
+                "the call's deadline passed",
+                method=row.method, path=path, sent=False, attempts=attempt,
+            )  # fmt: skip
         started = time.perf_counter()
         status = 0
         try:
@@ -280,8 +299,11 @@ class Session:
             path=path,
             headers=headers,
             body=body,
-            retry_after=parse_retry_after(headers.get("Retry-After")) if status == 429 else None,
+            retry_after=(
+                parse_retry_after(headers.get("Retry-After")) if status in (429, 503) else None
+            ),
             attempts=attempt,
+            secret=self._token,
         )
 
     async def _read(self, resp: aiohttp.ClientResponse, row: Endpoint, path: str) -> bytes:
@@ -292,11 +314,11 @@ class Session:
                 f"body of {length} bytes exceeds the {self._max_body}-byte cap",
                 method=row.method, path=path, status=resp.status,
             )  # fmt: skip
-        if length is not None:
-            return await resp.read()
+        # Stream even when Content-Length is known: it counts compressed bytes, and a small
+        # gzip body can inflate far past the cap.
         chunks: list[bytes] = []
         size = 0
-        async for chunk in resp.content.iter_chunked(policy.READ_CHUNK):
+        async for chunk in resp.content.iter_any():
             size += len(chunk)
             if size > self._max_body:
                 raise ResponseDecodeError(
@@ -306,14 +328,17 @@ class Session:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _redact(self, data: bytes) -> bytes:
+        return data.replace(self._token.encode(), b"***")
+
     def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
         if row.response is None:
             return None
         try:
             data = json.loads(body)
-        except ValueError as exc:  # also UnicodeDecodeError
+        except (ValueError, RecursionError) as exc:  # ValueError covers UnicodeDecodeError
             raise ResponseDecodeError(
-                f"body is not JSON ({exc}): {body[:80]!r}",
+                f"body is not JSON ({type(exc).__name__}): {self._redact(body[:80])!r}",
                 method=row.method, path=path, status=status,
             ) from exc  # fmt: skip
         return decode(data, row.response, method=row.method, path=path, status=status)
