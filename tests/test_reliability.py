@@ -1,0 +1,115 @@
+"""Reliability against the simulator: safe creates, cancellation, and secret hygiene end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from vpsorg_async import (
+    AmbiguousCreateError,
+    Client,
+    CreateServer,
+    FleetResult,
+    TransportError,
+    fleet,
+)
+from vpsorg_async.testing import Delays, Faults, Simulator
+
+CREATE = {"name": "web-07", "plan_id": 1, "os_id": 5, "location": "us-west"}
+# The nasty case on every create: the server acts, then the connection is cut before the answer.
+DROP_AFTER_CREATE = Faults(drop_after_rate=1.0, endpoints=frozenset({"create_server"}))
+
+
+async def _no_sleep(_: float) -> None:
+    await asyncio.sleep(0)
+
+
+async def test_a_create_cut_after_acting_is_ambiguous_and_not_resent() -> None:
+    async with Simulator(delays=Delays.fast(), faults=DROP_AFTER_CREATE) as sim:
+        async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
+            with pytest.raises(AmbiguousCreateError) as info:
+                await client.create_server(**CREATE)
+        assert isinstance(info.value.cause, TransportError)
+        assert info.value.request.name == "web-07"
+        assert sim.ledger.count("create_server") == 1  # exactly one POST went out
+        assert sim.ledger.created_names == ["web-07"]  # and the server does exist
+
+
+async def test_reconcile_returns_the_server_the_first_attempt_made() -> None:
+    async with Simulator(delays=Delays.fast(), faults=DROP_AFTER_CREATE) as sim:
+        async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
+            server = await client.create_server(**CREATE, reconcile=True)
+        assert server.name == "web-07"
+        assert sim.ledger.created_names == ["web-07"]
+        assert sim.ledger.duplicate_creates() == {}
+        assert [s["id"] for s in sim.servers] == [server.id]
+
+
+async def test_reconcile_creates_when_the_first_attempt_made_nothing() -> None:
+    faults = Faults(drop_before_rate=1.0, endpoints=frozenset({"create_server"}))
+    async with Simulator(delays=Delays.fast(), faults=faults, seed=3) as sim:
+        async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
+            first = asyncio.create_task(client.create_server(**CREATE, reconcile=True))
+            # Let the first attempt be cut (nothing made), then heal the network.
+            while sim.ledger.count("create_server") == 0:
+                await asyncio.sleep(0.001)
+            sim.faults = Faults()
+            server = await first
+        assert server.name == "web-07"
+        assert sim.ledger.created_names == ["web-07"]
+
+
+async def test_cancelling_the_task_that_owns_a_client_leaves_nothing_open() -> None:
+    async with Simulator(servers=0, delays=Delays(start=(5.0, 5.0))) as sim:
+        ids = [sim.add_server(status="stopped")["id"] for _ in range(40)]
+        owned: list[Client] = []
+
+        async def owner() -> None:
+            async with Client(sim.token, base_url=sim.url) as client:
+                owned.append(client)
+                await fleet.start(client, ids, wait=True, concurrency=8, poll_interval=0.01)
+
+        task = asyncio.create_task(owner())
+        while sim.ledger.count("start_server") < 10:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        current = asyncio.current_task()
+        assert [t for t in asyncio.all_tasks() if t is not current and not t.done()] == []
+        assert owned[0].closed
+
+
+async def test_the_token_appears_nowhere_across_a_faulty_fleet(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="vpsorg_async")
+    faults = Faults(error_rate=0.2, throttle_rate=0.1, retry_after=1, drop_after_rate=0.05)
+    async with Simulator(seed=5, delays=Delays.fast(), faults=faults) as sim:
+        suspended = sim.add_server(name="stuck", status="suspended")["id"]
+        async with Client(sim.token, base_url=sim.url, sleep=_no_sleep, max_retries=4) as client:
+            bodies = [CreateServer(name=f"h-{i}", plan_id=1, os_id=5, location="us-west")
+                      for i in range(12)]  # fmt: skip
+            created = await fleet.create(client, bodies, wait=True, poll_interval=0.01)
+            ids = [o.server.id for o in created.succeeded if o.server is not None]
+            results: list[FleetResult[int] | FleetResult[str]] = [created]
+            results.append(await fleet.start(client, [*ids, suspended], poll_interval=0.01))
+            results.append(await fleet.reboot(client, [*ids, suspended], poll_interval=0.01))
+            results.append(await fleet.delete(client, ids, poll_interval=0.01))
+            shown = [repr(client), *(repr(r) for r in results)]
+            for result in results:
+                for outcome in result.outcomes.values():
+                    shown += [repr(outcome), str(outcome.error), repr(outcome.error)]
+            assert any(not r.ok for r in results)  # the suspended server failed, with a cause
+            with pytest.raises(Exception) as group:
+                results[1].raise_for_failures()
+            shown.append(str(group.value))
+        token = sim.token
+    assert sim.ledger.faults, "the run must have been faulty"
+    assert caplog.records, "DEBUG logging must have recorded the requests"
+    for record in caplog.records:
+        assert token not in record.getMessage()
+    for text in shown:
+        assert token not in text
