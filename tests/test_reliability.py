@@ -18,7 +18,7 @@ from vpsorg_async import (
 )
 from vpsorg_async.testing import Delays, Faults, Simulator
 
-CREATE = {"name": "web-07", "plan_id": 1, "os_id": 5, "location": "us-west"}
+CREATE = CreateServer(name="web-07", plan_id=1, os_id=5, location="us-west")
 # The nasty case on every create: the server acts, then the connection is cut before the answer.
 DROP_AFTER_CREATE = Faults(drop_after_rate=1.0, endpoints=frozenset({"create_server"}))
 
@@ -31,7 +31,9 @@ async def test_a_create_cut_after_acting_is_ambiguous_and_not_resent() -> None:
     async with Simulator(delays=Delays.fast(), faults=DROP_AFTER_CREATE) as sim:
         async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
             with pytest.raises(AmbiguousCreateError) as info:
-                await client.create_server(**CREATE)
+                await client.create_server(
+                    name=CREATE.name, plan_id=1, os_id=5, location=CREATE.location
+                )
         assert isinstance(info.value.cause, TransportError)
         assert info.value.request.name == "web-07"
         assert sim.ledger.count("create_server") == 1  # exactly one POST went out
@@ -41,7 +43,9 @@ async def test_a_create_cut_after_acting_is_ambiguous_and_not_resent() -> None:
 async def test_reconcile_returns_the_server_the_first_attempt_made() -> None:
     async with Simulator(delays=Delays.fast(), faults=DROP_AFTER_CREATE) as sim:
         async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
-            server = await client.create_server(**CREATE, reconcile=True)
+            server = await client.create_server(
+                name=CREATE.name, plan_id=1, os_id=5, location=CREATE.location, reconcile=True
+            )
         assert server.name == "web-07"
         assert sim.ledger.created_names == ["web-07"]
         assert sim.ledger.duplicate_creates() == {}
@@ -52,7 +56,11 @@ async def test_reconcile_creates_when_the_first_attempt_made_nothing() -> None:
     faults = Faults(drop_before_rate=1.0, endpoints=frozenset({"create_server"}))
     async with Simulator(delays=Delays.fast(), faults=faults, seed=3) as sim:
         async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
-            first = asyncio.create_task(client.create_server(**CREATE, reconcile=True))
+            first = asyncio.create_task(
+                client.create_server(
+                    name=CREATE.name, plan_id=1, os_id=5, location=CREATE.location, reconcile=True
+                )
+            )
             # Let the first attempt be cut (nothing made), then heal the network.
             while sim.ledger.count("create_server") == 0:  # noqa: ASYNC110 - the ledger has no event
                 await asyncio.sleep(0.001)
