@@ -114,3 +114,33 @@ async def serve() -> AsyncIterator[Serve]:
     yield start
     for server in servers:
         await server.close()
+
+
+class Hanging:
+    """A real API server on 127.0.0.1 whose answers never come (until the test ends).
+
+    The client's per-attempt timeout is aiohttp's own timer, which mocked sessions do not run;
+    timeouts are therefore tested against this real, silent server. ``counts`` records each
+    ``"METHOD /path"`` received.
+    """
+
+    def __init__(self, base_url: str, counts: dict[str, int]) -> None:
+        self.base_url = base_url
+        self.counts = counts
+
+
+@pytest.fixture
+async def hanging(serve: Serve) -> AsyncIterator[Hanging]:
+    release = asyncio.Event()
+    counts: dict[str, int] = {}
+
+    async def never(request: web.Request) -> web.Response:
+        key = f"{request.method} {request.path}"
+        counts[key] = counts.get(key, 0) + 1
+        await release.wait()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", never)
+    yield Hanging(await serve(app), counts)
+    release.set()

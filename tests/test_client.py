@@ -92,7 +92,7 @@ async def test_list_servers(mocked: aioresponses, client: Client, token: str) ->
     assert result == decode(deepcopy(LIST_RESPONSE), ServerList)
     assert [s.name for s in result.results] == ["web-server-01", "db-server-01"]
     kwargs = the_call(mocked, "GET", BASE + "/servers/", token)
-    assert kwargs["params"] == {}
+    assert not kwargs["params"]
     assert kwargs["json"] is None
 
 
@@ -162,7 +162,7 @@ async def test_get_server(mocked: aioresponses, client: Client, token: str) -> N
     assert detail.resource_usage.cpu_percent == 23.5
     kwargs = the_call(mocked, "GET", ITEM, token)
     assert kwargs["json"] is None
-    assert kwargs["params"] == {}
+    assert not kwargs["params"]
 
 
 async def test_get_server_by_keyword(mocked: aioresponses, client: Client) -> None:

@@ -41,7 +41,7 @@ from vpsorg_async import (
 from vpsorg_async._session import parse_retry_after
 
 if TYPE_CHECKING:
-    from conftest import FakeTime, MakeClient, Serve
+    from conftest import FakeTime, Hanging, MakeClient, Serve
 
 BASE = "https://admin.vps.org/api/v1"
 ITEM = BASE + "/servers/12345/"
@@ -384,14 +384,14 @@ async def test_a_per_call_timeout_overrides_the_clients(
 
 
 async def test_an_attempt_that_outlives_the_deadline_times_out(
-    mocked: aioresponses, client: Client
+    hanging: Hanging, make_client: MakeClient
 ) -> None:
-    mocked.get(ITEM, callback=hang, repeat=True)
+    client = make_client(base_url=hanging.base_url)
     started = time.monotonic()
     with pytest.raises(RequestTimeoutError) as info:
         await client.get_server(12345, timeout=0.05)
     assert time.monotonic() - started < 2
-    assert count(mocked) == 1  # the deadline is spent: no retry
+    assert hanging.counts == {"GET /api/v1/servers/12345/": 1}  # the deadline is spent: no retry
     assert info.value.attempts == 1
     assert info.value.sent is True
     assert "deadline" in str(info.value)
@@ -516,21 +516,15 @@ async def test_an_ambiguous_create_is_never_resent(
     assert "web-server-02" in str(error)
 
 
-async def test_a_create_that_times_out_is_ambiguous(mocked: aioresponses, client: Client) -> None:
-    mocked.post(CREATE_URL, callback=hang, repeat=True)
-    with pytest.raises(AmbiguousCreateError) as info:
-        await client.create_server(**CREATE_REQUEST, timeout=0.05)
-    assert isinstance(info.value.cause, RequestTimeoutError)
-    assert count(mocked, "POST", CREATE_URL) == 1
-
-
-async def test_a_create_that_times_out_is_sent_once(mocked: aioresponses, client: Client) -> None:
-    mocked.post(CREATE_URL, callback=hang, repeat=True)
+async def test_a_create_that_times_out_is_ambiguous_and_sent_once(
+    hanging: Hanging, make_client: MakeClient
+) -> None:
+    client = make_client(base_url=hanging.base_url)
     with pytest.raises(AmbiguousCreateError) as info:
         await client.create_server(**CREATE_REQUEST, timeout=0.05)
     assert isinstance(info.value.cause, RequestTimeoutError)
     assert info.value.cause.sent
-    assert count(mocked, "POST", CREATE_URL) == 1
+    assert hanging.counts == {"POST /api/v1/servers/": 1}
 
 
 # --- DELETE after a lost answer ------------------------------------------------------------------

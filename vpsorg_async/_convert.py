@@ -15,7 +15,7 @@ import cattrs
 from cattrs.errors import BaseValidationError
 
 from ._errors import ResponseDecodeError
-from ._models import Server, ServerStatus
+from ._models import ResourceUsage, Server, ServerStatus
 
 __all__ = ["decode", "encode_body"]
 
@@ -54,12 +54,33 @@ def _structure_status(value: Any, _: Any) -> ServerStatus | str:
         return str(value)  # a status this library does not know yet is kept, not a crash
 
 
+def _optional(kind: type[Any], *accepted: type[Any]) -> Any:
+    """``kind | None`` in one step (cattrs' generic Optional handler dispatches on every call)."""
+    strict = _strict(kind, *accepted)
+
+    def hook(value: Any, _: Any) -> Any:
+        return None if value is None else strict(value, _)
+
+    return hook
+
+
+def _optional_model(conv: cattrs.Converter, model: type[Any]) -> Any:
+    inner = conv.get_structure_hook(model)
+
+    def hook(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, model)
+
+    return hook
+
+
 def _make(detailed: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
-    conv.register_structure_hook(int, _strict(int))
-    conv.register_structure_hook(str, _strict(str))
-    conv.register_structure_hook(bool, _strict(bool))
-    conv.register_structure_hook(float, _strict(float, float, int))
+    for kind, accepted in ((int, (int,)), (str, (str,)), (bool, (bool,)), (float, (float, int))):
+        conv.register_structure_hook(kind, _strict(kind, *accepted))
+        if not detailed:  # the detailed twin keeps cattrs' own handling, for its messages
+            conv.register_structure_hook(kind | None, _optional(kind, *accepted))
+    if not detailed:
+        conv.register_structure_hook(ResourceUsage | None, _optional_model(conv, ResourceUsage))
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_structure_hook(ServerStatus | str, _structure_status)
     server_hook = conv.get_structure_hook(Server)

@@ -60,10 +60,13 @@ class RateLimiter:
         """The current pace in requests per second (None: not paced)."""
         return self._rate
 
-    async def acquire(self, deadline: float) -> None:
-        """Wait for this request's turn; raise DeadlineWouldPass rather than wait past ``deadline``."""
+    def reserve(self, deadline: float) -> float:
+        """Take this request's turn; return how long to wait for it (0: go now).
+
+        Raises DeadlineWouldPass, taking nothing, rather than wait past ``deadline``.
+        """
         now = self._clock()
-        start = max(now, self._pause_until)
+        start = now if now >= self._pause_until else self._pause_until
         if self._rate is not None:
             start = max(start, self._tat)
         wait = start - now
@@ -72,6 +75,11 @@ class RateLimiter:
         if self._rate is not None:
             self._tat = start + 1.0 / self._rate
         self._count(now)
+        return wait
+
+    async def acquire(self, deadline: float) -> None:
+        """Wait for this request's turn (``reserve``, then sleep the wait)."""
+        wait = self.reserve(deadline)
         if wait > 0:
             await self._sleep(wait)
 
