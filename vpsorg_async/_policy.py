@@ -22,8 +22,9 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 DEFAULT_MAX_CONNECTIONS = 100
 #: A list of 10,000 servers is about 5 MB; anything far bigger is not an answer we want in memory.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-#: Chunk size when a body arrives without Content-Length.
-READ_CHUNK = 64 * 1024
+#: An attempt's timeout is rounded up to this many seconds so that calls can share one aiohttp
+#: ClientTimeout; a deadline may therefore pass by at most this much.
+TIMEOUT_GRAIN = 0.01
 #: Environment variables read when the arguments are not given.
 TOKEN_ENV = "VPSORG_API_TOKEN"
 BASE_URL_ENV = "VPSORG_BASE_URL"

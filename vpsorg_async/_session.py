@@ -135,6 +135,9 @@ class Session:
         # on a borrowed one they go with each request.
         self._request_headers: dict[str, str] | None = self._headers if session else None
         self._token = token
+        self._timeout_cache: tuple[float, aiohttp.ClientTimeout, aiohttp.ClientTimeout] | None = (
+            None
+        )
         self._closed = False
 
     @property
@@ -294,22 +297,31 @@ class Session:
             )  # fmt: skip
         return remaining
 
-    @staticmethod
-    def _attempt_timeout(http: aiohttp.ClientSession, remaining: float) -> aiohttp.ClientTimeout:
+    def _attempt_timeout(
+        self, http: aiohttp.ClientSession, remaining: float
+    ) -> aiohttp.ClientTimeout:
         """aiohttp's own total timer bounds the attempt (connection wait, send, headers, body).
 
         It is the timer bare aiohttp runs anyway, so the deadline costs nothing extra. The
         session's other timeouts (a borrowed session's sock_read, say) still apply, and long
-        timeouts are not rounded up to whole seconds (aiohttp's default).
+        timeouts are not rounded up to whole seconds (aiohttp's default). The total is rounded
+        up to ``TIMEOUT_GRAIN`` so that consecutive calls share one (frozen, costly to build)
+        ``ClientTimeout``: a deadline may pass by at most that much.
         """
+        total = math.ceil(remaining / policy.TIMEOUT_GRAIN) * policy.TIMEOUT_GRAIN
+        cached = self._timeout_cache
         own = http.timeout
-        return aiohttp.ClientTimeout(
-            total=remaining if own.total is None else min(remaining, own.total),
+        if cached is not None and cached[0] == total and cached[1] is own:
+            return cached[2]
+        limit = aiohttp.ClientTimeout(
+            total=total if own.total is None else min(total, own.total),
             connect=own.connect,
             sock_read=own.sock_read,
             sock_connect=own.sock_connect,
             ceil_threshold=math.inf,
         )
+        self._timeout_cache = (total, own, limit)
+        return limit
 
     def _outcome(
         self,
