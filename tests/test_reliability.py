@@ -87,7 +87,15 @@ async def test_cancelling_the_task_that_owns_a_client_leaves_nothing_open() -> N
         with pytest.raises(asyncio.CancelledError):
             await task
         current = asyncio.current_task()
-        assert [t for t in asyncio.all_tasks() if t is not current and not t.done()] == []
+        left = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not current
+            and not t.done()
+            # the in-process simulator's own connection handlers are the server's, not ours
+            and not t.get_coro().__qualname__.startswith("RequestHandler.")  # type: ignore[union-attr]
+        ]
+        assert left == []
         assert owned[0].closed
 
 
