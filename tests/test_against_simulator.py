@@ -1,0 +1,106 @@
+"""Every endpoint of the client against the simulator (the aioresponses suite checks the wire)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vpsorg_async import (
+    ActionResult,
+    AuthenticationError,
+    BadRequestError,
+    Client,
+    CreatedServer,
+    NotFoundError,
+    PaymentRequiredError,
+    ServerDetail,
+    ServerStatus,
+    waiters,
+)
+from vpsorg_async.testing import Delays, Simulator
+
+
+async def test_every_endpoint_round_trips() -> None:
+    async with Simulator(servers=4, delays=Delays.fast(), page_size=2) as sim:
+        async with Client(sim.token, base_url=sim.url) as client:
+            page = await client.list_servers()
+            assert page.count == 4
+            assert len(page.results) == 2
+            assert page.next is not None
+            listed = [s.id async for s in client.iter_servers()]
+            assert sorted(listed) == sorted(s["id"] for s in sim.servers)
+
+            new = await client.create_server(
+                name="web-02",
+                plan_id=1,
+                os_id=5,
+                location="us-west",
+                hostname="web02.example.com",
+                backups_enabled=True,
+            )
+            assert isinstance(new, CreatedServer)
+            assert new.status is ServerStatus.PROVISIONING
+            assert new.ip_address is None
+            assert new.backups_enabled is True
+
+            active = await waiters.wait_until_active(client, new.id, poll_interval=0.01)
+            assert active.ip_address is not None
+            detail = await client.get_server(new.id)
+            assert isinstance(detail, ServerDetail)
+            assert detail.plan.bandwidth is not None
+            assert detail.created_at.tzinfo is not None
+
+            updated = await client.update_server(
+                new.id, name="web-03", hostname="web03.example.com", backups_enabled=False
+            )
+            assert (updated.name, updated.hostname, updated.backups_enabled) == (
+                "web-03",
+                "web03.example.com",
+                False,
+            )
+            patched = await client.patch_server(new.id, name="web-04")
+            assert (patched.name, patched.hostname) == ("web-04", "web03.example.com")
+
+            stopped = await client.stop_server(new.id)
+            assert isinstance(stopped, ActionResult)
+            assert stopped.server.status is ServerStatus.STOPPING
+            await waiters.wait_until_stopped(client, new.id, poll_interval=0.01)
+            started = await client.start_server(new.id)
+            assert started.server.status is ServerStatus.STARTING
+            await waiters.wait_until_active(client, new.id, poll_interval=0.01)
+            rebooted = await client.reboot_server(new.id)
+            assert rebooted.server.status is ServerStatus.REBOOTING
+            await waiters.wait_until_active(client, new.id, poll_interval=0.01)
+
+            assert await client.delete_server(new.id) is None  # type: ignore[func-returns-value]
+            with pytest.raises(NotFoundError):
+                await client.get_server(new.id)
+        counted = {name for name, _status in sim.ledger.requests}
+        assert {
+            "list_servers",
+            "create_server",
+            "get_server",
+            "update_server",
+            "patch_server",
+            "delete_server",
+            "start_server",
+            "stop_server",
+            "reboot_server",
+        } <= counted
+
+
+async def test_the_simulators_errors_map_to_the_error_tree() -> None:
+    async with Simulator(delays=Delays.fast(), balance=25.0) as sim:
+        running = sim.add_server(status="active")["id"]
+        async with Client(sim.token, base_url=sim.url) as client:
+            with pytest.raises(BadRequestError, match="already running") as info:
+                await client.start_server(running)
+            assert info.value.status == 400
+            with pytest.raises(BadRequestError) as bad:
+                await client.create_server(name="x1", plan_id=999, os_id=5, location="us-west")
+            assert "plan_id" in bad.value.field_errors
+            await client.create_server(name="x2", plan_id=1, os_id=5, location="us-west")
+            with pytest.raises(PaymentRequiredError, match="Insufficient balance"):
+                await client.create_server(name="x3", plan_id=1, os_id=5, location="us-west")
+        async with Client("not-the-token", base_url=sim.url) as stranger:
+            with pytest.raises(AuthenticationError):
+                await stranger.list_servers()
