@@ -269,10 +269,17 @@ async def _measure(
         aiohttp.ClientSession(headers=headers) as session,
         Client(token, base_url=url) as client,
         httpx.AsyncClient(headers=headers, limits=limits) as hx,
+        aiohttp.ClientSession(headers=headers) as twin,
     ):
 
         async def bare() -> None:
             async with session.get(detail_url) as resp:
+                if resp.status != 200:
+                    raise RuntimeError(resp.status)
+                await resp.json()
+
+        async def bare_twin() -> None:  # an A/A control: the harness's own bias between two
+            async with twin.get(detail_url) as resp:  # identical clients
                 if resp.status != 200:
                     raise RuntimeError(resp.status)
                 await resp.json()
@@ -289,7 +296,12 @@ async def _measure(
         check = await client.get_server(SERVER_ID)
         if not isinstance(check, ServerDetail) or check.id != SERVER_ID:
             raise RuntimeError(f"unexpected answer: {check!r}")
-        calls: dict[str, Call] = {"aiohttp": bare, "client": ours, "httpx": via_httpx}
+        calls: dict[str, Call] = {
+            "aiohttp": bare,
+            "client": ours,
+            "httpx": via_httpx,
+            "aiohttp_twin": bare_twin,
+        }
         detail: dict[str, Any] = {}
         for level in inflight:
             got = await _rounds(calls, level, rounds, round_s, per_worker)
@@ -301,6 +313,7 @@ async def _measure(
                 "ratio_client_over_aiohttp": _ratio(rps["client"], rps["aiohttp"]),
                 "ratio_client_over_httpx": _ratio(rps["client"], rps["httpx"]),
                 "cpu_ratio_client_over_aiohttp": _ratio(cpu["client"], cpu["aiohttp"]),
+                "ratio_twin_over_aiohttp": _ratio(rps["aiohttp_twin"], rps["aiohttp"]),
             }
 
         lists: dict[str, Any] = {}
@@ -455,6 +468,7 @@ def markdown(result: dict[str, Any]) -> str:
             ("ratio_client_over_aiohttp", "b/a throughput"),
             ("ratio_client_over_httpx", "b/c throughput"),
             ("cpu_ratio_client_over_aiohttp", "b/a CPU per request"),
+            ("ratio_twin_over_aiohttp", "A/A control: a second bare aiohttp / a"),
         ):
             s = f[key]
             ratio_rows.append(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -159,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--verbose", action="store_true", help="show every retry (WARNING logs)")
     args = parser.parse_args(argv)
+    if not args.verbose:  # thousands of retry warnings would bury the summary
+        logging.getLogger("vpsorg_async").setLevel(logging.ERROR)
     report = asyncio.run(
         run_soak(servers=args.servers, seed=args.seed, concurrency=args.concurrency)
     )
