@@ -256,7 +256,7 @@ def markdown(result: dict[str, Any]) -> str:
         rows,
     ) + (
         f"\n\nStart takes {result['start_delay_s'][0]:g}-{result['start_delay_s'][1]:g} s per "
-        f"server (uniform); polling {result['poll_interval']:g} s doubling to "
+        f"server (uniform); polling {result['poll_interval']:g} s growing by half to "
         f"{result['max_poll_interval']:g} s; concurrency {CONCURRENCY}; a fresh simulator "
         "process per run, its ledger counting the requests."
     )

@@ -66,14 +66,14 @@ def test_rule_for_adds_caller_failures_and_refuses_nonsense() -> None:
         rule_for("")
 
 
-def test_poll_schedule_doubles_to_the_cap_and_jitter_stays_within() -> None:
+def test_poll_schedule_grows_by_half_to_the_cap_and_jitter_stays_within() -> None:
     schedule = PollSchedule(first=1.0, cap=8.0, jitter=None)
-    assert [schedule.next_delay() for _ in range(6)] == [1, 2, 4, 8, 8, 8]
+    assert [schedule.next_delay() for _ in range(8)] == [1, 1.5, 2.25, 3.375, 5.0625, 7.59375, 8, 8]
     schedule.restart()
     assert schedule.next_delay() == 1
     random.seed(3)
     jittered = PollSchedule(first=1.0, cap=8.0, jitter=half_jitter)
-    for expected in [1, 2, 4, 8, 8]:
+    for expected in [1, 1.5, 2.25, 3.375, 5.0625, 7.59375, 8]:
         assert expected / 2 <= jittered.next_delay() <= expected
 
 
@@ -87,7 +87,7 @@ async def test_waits_through_pending_statuses_with_the_exponential_schedule() ->
         api.client, 1, timeout=100, poll_interval=1, max_poll_interval=3, jitter=None
     )
     assert server.status == "active"
-    assert api.sleeps == [1, 2, 3]
+    assert api.sleeps == [1, 1.5, 2.25]
     assert api.calls == {"get": 4}
 
 
@@ -98,18 +98,18 @@ async def test_timeout_is_exact_last_sleep_clipped_one_last_poll() -> None:
         await waiters.wait_until_active(
             api.client, 1, timeout=10, poll_interval=1, max_poll_interval=4, jitter=None
         )
-    # polls at t = 0, 1, 3, 7 and, clipped, exactly at the deadline t = 10
-    assert api.sleeps == [1, 2, 4, 3]
+    # polls at t = 0, 1, 2.5, 4.75, 8.125 and, clipped, exactly at the deadline t = 10
+    assert api.sleeps == [1, 1.5, 2.25, 3.375, 1.875]
     assert api.now == 10
     error = caught.value
-    assert error.polls == 5
+    assert error.polls == 6
     assert error.elapsed == 10
     assert error.last_server is not None
     assert error.last_server.status == "starting"
     assert error.target == "active"
     assert error.server_id == 1
     # each poll gets the time left as its timeout; the last look still gets a moment
-    assert api.timeouts == [10, 9, 7, 3, MIN_POLL_TIMEOUT]
+    assert api.timeouts == [10, 9, 7.5, 5.25, 1.875, MIN_POLL_TIMEOUT]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -349,13 +349,13 @@ async def test_watcher_deadlines_are_exact_per_server() -> None:
         for server_id, timeout in ((1, 2.5), (2, 6.0), (3, 6.0)):
             watcher.watch(server_id, WAITERS["active"], timeout=timeout, on_done=done)
         await all_done.wait()
-    # ticks at t = 0, 1, then 2.5 (not 3: clipped to server 1's deadline), then 6 (not 6.5)
-    assert [sum(api.sleeps[:i]) for i in range(1, len(api.sleeps) + 1)] == [1, 2.5, 6]
+    # ticks at t = 0, 1, 2.5 (server 1's deadline), 4.75, then 6 (clipped: not 8.125)
+    assert [sum(api.sleeps[:i]) for i in range(1, len(api.sleeps) + 1)] == [1, 2.5, 4.75, 6]
     first, second = results[1].error, results[2].error
     assert isinstance(first, WaiterTimeoutError)
     assert isinstance(second, WaiterTimeoutError)
     assert (first.elapsed, first.polls) == (2.5, 3)
-    assert (second.elapsed, second.polls) == (6, 4)
+    assert (second.elapsed, second.polls) == (6, 5)
 
 
 async def test_watcher_wait_and_a_failing_callback() -> None:

@@ -105,7 +105,7 @@ class StatusWatcher:
     server with a callback and :meth:`wait` awaits one. Leaving the block stops the loop (and
     forgets servers still pending, without calling their callbacks).
 
-    The schedule is the waiters' one, shared: ticks ``poll_interval`` apart, doubling up to
+    The schedule is the waiters' one, shared: ticks ``poll_interval`` apart, growing by half up to
     ``max_poll_interval`` with jitter; it restarts when new servers join, and a pause never
     runs past the earliest deadline of a pending server, which gets one last poll there.
 
