@@ -45,21 +45,24 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+_STATUSES: dict[str, ServerStatus] = {status.value: status for status in ServerStatus}
+
+
 def _structure_status(value: Any, _: Any) -> ServerStatus | str:
-    if type(value) is not str and not isinstance(value, str):
+    if not isinstance(value, str):
         raise _WrongType(f"expected a status string, got {type(value).__name__}")
-    try:
-        return ServerStatus(value)
-    except ValueError:
-        return str(value)  # a status this library does not know yet is kept, not a crash
+    # A dict lookup, not ServerStatus(value): this runs for every server of every answer.
+    # A status this library does not know yet is kept as a plain string, not a crash.
+    return _STATUSES.get(value) or str(value)
 
 
 def _optional(kind: type[Any], *accepted: type[Any]) -> Any:
     """``kind | None`` in one step (cattrs' generic Optional handler dispatches on every call)."""
+    ok = (*(accepted or (kind,)), type(None))
     strict = _strict(kind, *accepted)
 
     def hook(value: Any, _: Any) -> Any:
-        return None if value is None else strict(value, _)
+        return value if type(value) in ok else strict(value, _)
 
     return hook
 

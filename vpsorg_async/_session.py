@@ -128,7 +128,6 @@ class Session:
         self._headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
-            "Content-Type": "application/json",  # as the API document sends on every request
             "User-Agent": user_agent,
         }
         # On a session we open, the headers are the session's defaults (cheaper per request);
