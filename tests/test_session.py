@@ -900,3 +900,44 @@ async def test_a_compressed_body_without_length_is_capped(serve: Serve, token: s
     async with Client(token, base_url=base, max_response_bytes=10_000) as client:
         with pytest.raises(ResponseDecodeError, match="cap"):
             await client.list_servers()
+
+
+async def test_calls_beyond_max_connections_wait_for_a_slot_within_their_deadline(
+    hanging: Hanging, make_client: MakeClient
+) -> None:
+    client = make_client(base_url=hanging.base_url, max_connections=1)
+    holder = asyncio.create_task(client.get_server(1, timeout=5))
+    while not hanging.counts:  # noqa: ASYNC110 - the silent server has no event to wait on
+        await asyncio.sleep(0.001)
+    with pytest.raises(RequestTimeoutError, match="no free connection") as info:
+        await client.get_server(2, timeout=0.05)
+    assert info.value.sent is False
+    assert hanging.counts == {"GET /api/v1/servers/1/": 1}  # the second never left
+    holder.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holder
+    # the slot is free again: the next call goes out (and times out on the silent server)
+    with pytest.raises(RequestTimeoutError, match="no answer"):
+        await client.get_server(3, timeout=0.05)
+    assert hanging.counts["GET /api/v1/servers/3/"] == 1
+
+
+async def test_a_call_waiting_for_a_slot_gets_one_when_it_frees(serve: Serve, token: str) -> None:
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        if request.match_info["id"] == "1":
+            await release.wait()
+        return web.json_response(DETAIL_RESPONSE)
+
+    app = web.Application()
+    app.router.add_get("/api/v1/servers/{id}/", slow)
+    base = await serve(app)
+    async with Client(token, base_url=base, max_connections=1) as client:
+        first = asyncio.create_task(client.get_server(1))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(client.get_server(2))
+        await asyncio.sleep(0.01)
+        assert not second.done()  # waiting for the one slot
+        release.set()
+        assert (await first).id == (await second).id == 12345
