@@ -14,7 +14,6 @@ a 429 or a connection that never opened; any other failure of a create is ambigu
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import logging
@@ -121,7 +120,6 @@ class Session:
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
-        self._slots = asyncio.Semaphore(max_connections)
         self._max_body = max_response_bytes
         self._clock = clock
         self._sleep = sleep
@@ -221,7 +219,6 @@ class Session:
                 if remaining < 0:  # a pause or a pace asks us to wait first
                     await self._sleep(-remaining)
                     remaining = self._time_left(row, path, deadline, attempt)
-                remaining = await self._take_slot(row, path, deadline, attempt, remaining)
                 started = time.perf_counter()
                 status = 0
                 try:
@@ -244,7 +241,6 @@ class Session:
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     raise _transport_error(exc, row, path, attempt, remaining) from exc
                 finally:
-                    self._slots.release()
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug(
                             "%s %s -> %s in %.1f ms (attempt %d)",
@@ -290,30 +286,6 @@ class Session:
         if wait > 0:
             return -wait
         return self._time_left(row, path, deadline, attempt)
-
-    async def _take_slot(
-        self, row: Endpoint, path: str, deadline: float, attempt: int, remaining: float
-    ) -> float:
-        """Wait for one of ``max_connections`` slots within the deadline; the time then left.
-
-        Requests beyond the pool wait here as suspended coroutines, not inside aiohttp as fully
-        built requests: 10,000 waiters then cost 10,000 small frames, not prepared requests.
-        """
-        if not self._slots.locked():
-            await self._slots.acquire()  # free: returns at once
-            return remaining
-        try:
-            await asyncio.wait_for(self._slots.acquire(), remaining)
-        except TimeoutError:
-            raise RequestTimeoutError(
-                "no free connection within the call's deadline",
-                method=row.method, path=path, sent=False, attempts=attempt,
-            ) from None  # fmt: skip
-        try:
-            return self._time_left(row, path, deadline, attempt)
-        except RequestTimeoutError:
-            self._slots.release()
-            raise
 
     def _time_left(self, row: Endpoint, path: str, deadline: float, attempt: int) -> float:
         remaining = deadline - self._clock()
