@@ -66,13 +66,15 @@ def test_rule_for_adds_caller_failures_and_refuses_nonsense() -> None:
         rule_for("")
 
 
-def test_poll_schedule_grows_by_half_to_the_cap_and_jitter_stays_within() -> None:
-    schedule = PollSchedule(first=1.0, cap=8.0, jitter=None)
+def test_poll_schedule_grows_to_the_cap_and_jitter_stays_within() -> None:
+    doubling = PollSchedule(first=1.0, cap=8.0, jitter=None)
+    assert [doubling.next_delay() for _ in range(5)] == [1, 2, 4, 8, 8]
+    schedule = PollSchedule(first=1.0, cap=8.0, jitter=None, growth=1.5)
     assert [schedule.next_delay() for _ in range(8)] == [1, 1.5, 2.25, 3.375, 5.0625, 7.59375, 8, 8]
     schedule.restart()
     assert schedule.next_delay() == 1
     random.seed(3)
-    jittered = PollSchedule(first=1.0, cap=8.0, jitter=half_jitter)
+    jittered = PollSchedule(first=1.0, cap=8.0, jitter=half_jitter, growth=1.5)
     for expected in [1, 1.5, 2.25, 3.375, 5.0625, 7.59375, 8]:
         assert expected / 2 <= jittered.next_delay() <= expected
 
@@ -87,7 +89,7 @@ async def test_waits_through_pending_statuses_with_the_exponential_schedule() ->
         api.client, 1, timeout=100, poll_interval=1, max_poll_interval=3, jitter=None
     )
     assert server.status == "active"
-    assert api.sleeps == [1, 1.5, 2.25]
+    assert api.sleeps == [1, 2, 3]  # a single waiter doubles: each poll is a GET of its own
     assert api.calls == {"get": 4}
 
 
@@ -98,18 +100,18 @@ async def test_timeout_is_exact_last_sleep_clipped_one_last_poll() -> None:
         await waiters.wait_until_active(
             api.client, 1, timeout=10, poll_interval=1, max_poll_interval=4, jitter=None
         )
-    # polls at t = 0, 1, 2.5, 4.75, 8.125 and, clipped, exactly at the deadline t = 10
-    assert api.sleeps == [1, 1.5, 2.25, 3.375, 1.875]
+    # polls at t = 0, 1, 3, 7 and, clipped, exactly at the deadline t = 10
+    assert api.sleeps == [1, 2, 4, 3]
     assert api.now == 10
     error = caught.value
-    assert error.polls == 6
+    assert error.polls == 5
     assert error.elapsed == 10
     assert error.last_server is not None
     assert error.last_server.status == "starting"
     assert error.target == "active"
     assert error.server_id == 1
     # each poll gets the time left as its timeout; the last look still gets a moment
-    assert api.timeouts == [10, 9, 7.5, 5.25, 1.875, MIN_POLL_TIMEOUT]
+    assert api.timeouts == [10, 9, 7, 3, MIN_POLL_TIMEOUT]
 
 
 @pytest.mark.parametrize("seed", range(5))

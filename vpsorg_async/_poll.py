@@ -45,10 +45,14 @@ __all__ = [
 DEFAULT_WAIT_TIMEOUT = 600.0
 #: The first pause between polls: start/stop/reboot usually finish within a few seconds.
 DEFAULT_POLL_INTERVAL = 1.0
-#: How much each pause grows over the last. At 1.5 a pause is never more than half the time
-#: already waited, so a state change is seen by 1.5x the time it took (doubling allows 2x),
-#: for about 1.7 times as many polls: cheap, since a fleet's tick is one list request.
-POLL_GROWTH = 1.5
+#: How much each pause grows over the last when many servers share one poller (fleets,
+#: ``wait_many``). At 1.5 a pause is never more than half the time already waited, so a state
+#: change is seen by 1.5x the time it took (doubling allows 2x), for about 1.7 times as many
+#: ticks: cheap, since a shared tick is one list request.
+SHARED_POLL_GROWTH = 1.5
+#: The same for a single waiter, whose every poll is a GET of its own: doubling halves the
+#: requests of a long wait, which matters when thousands of waiters each poll alone.
+SINGLE_POLL_GROWTH = 2.0
 #: The cap of the exponential schedule: a provision is still seen within 15 s of finishing
 #: while a long wait costs at most 4 polls a minute.
 DEFAULT_MAX_POLL_INTERVAL = 15.0
@@ -132,10 +136,18 @@ def half_jitter(delay: float) -> float:
 
 
 class PollSchedule:
-    """Pauses between polls: ``backoff.expo`` from ``first`` growing by ``POLL_GROWTH`` up to
-    ``cap``, jittered."""
+    """Pauses between polls: ``backoff.expo`` from ``first``, each ``growth`` times the last, up
+    to ``cap``, jittered."""
 
-    def __init__(self, *, first: float, cap: float, jitter: Jitter | None) -> None:
+    def __init__(
+        self,
+        *,
+        first: float,
+        cap: float,
+        jitter: Jitter | None,
+        growth: float = SINGLE_POLL_GROWTH,
+    ) -> None:
+        self._growth = growth
         self._first = first
         self._cap = cap
         self._jitter = jitter
@@ -143,7 +155,7 @@ class PollSchedule:
 
     def _fresh(self) -> Generator[float, Any, None]:
         delays: Generator[float, Any, None] = backoff.expo(
-            base=POLL_GROWTH, factor=self._first, max_value=self._cap
+            base=self._growth, factor=self._first, max_value=self._cap
         )
         next(delays)  # backoff's wait generators are primed before use
         return delays

@@ -33,6 +33,7 @@ from ._poll import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
+    SHARED_POLL_GROWTH,
     TRANSIENT_ERRORS,
     Jitter,
     PollSchedule,
@@ -105,7 +106,7 @@ class StatusWatcher:
     server with a callback and :meth:`wait` awaits one. Leaving the block stops the loop (and
     forgets servers still pending, without calling their callbacks).
 
-    The schedule is the waiters' one, shared: ticks ``poll_interval`` apart, growing by half up to
+    The schedule is the waiters' one, shared: ticks ``poll_interval`` apart, growing by half (``SHARED_POLL_GROWTH``) up to
     ``max_poll_interval`` with jitter; it restarts when new servers join, and a pause never
     runs past the earliest deadline of a pending server, which gets one last poll there.
 
@@ -143,7 +144,9 @@ class StatusWatcher:
         self._client = client
         self._clock = client.clock
         self._first = poll_interval
-        self._schedule = PollSchedule(first=poll_interval, cap=max_poll_interval, jitter=jitter)
+        self._schedule = PollSchedule(
+            first=poll_interval, cap=max_poll_interval, jitter=jitter, growth=SHARED_POLL_GROWTH
+        )
         self._coalesce = coalesce
         self._concurrency = concurrency
         self._slots = slots if slots is not None else asyncio.Semaphore(concurrency)

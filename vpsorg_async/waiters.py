@@ -138,7 +138,7 @@ async def wait_for_status(
             (``suspended`` for ``active`` and ``stopped``).
         timeout: the overall deadline in seconds.
         poll_interval: the first pause between polls (the first poll is made at once).
-        max_poll_interval: the cap of the growing pauses (each 1.5x the last).
+        max_poll_interval: the cap of the doubling pauses.
         jitter: applied to each pause (default :func:`half_jitter`); None for exact pauses.
 
     Returns:

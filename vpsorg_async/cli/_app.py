@@ -71,7 +71,7 @@ class VpsorgGroup(click.Group):
     default=DEFAULT_POLL_INTERVAL,
     show_default=True,
     metavar="SECONDS",
-    help="First pause between polls while waiting (it grows by half up to 15 s).",
+    help="First pause between polls while waiting (it grows up to 15 s).",
 )
 @click.version_option(__version__, "--version", prog_name="vpsorg")
 @click.pass_context
