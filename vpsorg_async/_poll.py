@@ -25,6 +25,7 @@ from ._models import Server, ServerStatus
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_FLEET_TIMEOUT",
     "DEFAULT_MAX_POLL_INTERVAL",
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_WAIT_TIMEOUT",
@@ -59,6 +60,9 @@ DEFAULT_MAX_POLL_INTERVAL = 15.0
 #: Requests in flight at once for fleets and per-server polling: enough to keep a fleet of
 #: thousands moving, far below aiohttp's 100 connections and any sane provider limit.
 DEFAULT_CONCURRENCY = 16
+#: A whole fleet call, requests and waits included: 15 minutes lets a large fleet provision
+#: (2-5 minutes each on the real service) through a bounded pool and a rate limit.
+DEFAULT_FLEET_TIMEOUT = 900.0
 #: A poll made at (or just before) the deadline still gets this long to answer; it is the one
 #: last look the deadline promises, so a wait can end at most this much after its deadline.
 MIN_POLL_TIMEOUT = 1.0

@@ -42,6 +42,7 @@ from ._ops import action_op, create_op
 from ._outcome import AbortReason, FleetAbortedError, FleetEvent, FleetResult, Outcome, Phase
 from ._poll import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_FLEET_TIMEOUT,
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     check_wait_options,
@@ -64,9 +65,6 @@ __all__ = [
     "stop",
 ]
 
-#: A whole fleet call, requests and waits included: 15 minutes lets a large fleet provision
-#: (2-5 minutes each on the real service) through a bounded pool and a rate limit.
-DEFAULT_FLEET_TIMEOUT = 900.0
 
 K = TypeVar("K", bound=Hashable)
 Progress = Callable[[FleetEvent[K]], None]

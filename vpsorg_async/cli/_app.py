@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from .. import _policy as policy
+from .._poll import DEFAULT_POLL_INTERVAL
 from .._version import __version__
-from ..waiters import DEFAULT_POLL_INTERVAL
 from ._describe import EXIT_INTERRUPTED, describe, exit_code_for
 from ._runtime import Settings, request_logging
 

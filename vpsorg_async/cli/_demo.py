@@ -11,19 +11,20 @@ import contextlib
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
 
-from .. import fleet
-from .._client import Client
 from .._models import CreateServer
-from ..fleet import FleetResult
+from .._outcome import FleetResult
 from ._describe import EXIT_FAILED
 from ._output import err_console, new_table, out_console
 from ._progress import FleetProgress, progress_mode
 from ._runtime import Settings, pass_settings, run
+
+if TYPE_CHECKING:
+    from .._client import Client
 
 __all__ = ["demo", "simulate"]
 
@@ -143,6 +144,8 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
     steps: list[StepReport] = []
 
     async def main() -> None:
+        from .. import fleet
+        from .._client import Client
         from ..testing import Delays, Simulator
 
         async with Simulator(delays=Delays().scaled(delay_scale), seed=7) as sim:

@@ -15,9 +15,10 @@ from typing import Any
 import attrs
 import click
 
-from .. import fleet as fleet_ops
+from .._errors import FleetAbortedError
 from .._models import Server
-from ..fleet import FleetAbortedError, FleetResult, Outcome
+from .._outcome import FleetResult, Outcome
+from .._poll import DEFAULT_CONCURRENCY, DEFAULT_FLEET_TIMEOUT
 from ._describe import EXIT_FAILED, describe
 from ._output import OUTPUT_OPTION, emit_json, err_console, new_table, out_console, plain
 from ._progress import FleetProgress, progress_mode
@@ -74,7 +75,7 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
     @click.option(
         "--concurrency",
         type=click.IntRange(min=1, max=256),
-        default=fleet_ops.DEFAULT_CONCURRENCY,
+        default=DEFAULT_CONCURRENCY,
         show_default=True,
         help="Requests in flight at once.",
     )
@@ -82,7 +83,7 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
     @click.option(
         "--timeout",
         type=click.FloatRange(min=0, min_open=True),
-        default=fleet_ops.DEFAULT_FLEET_TIMEOUT,
+        default=DEFAULT_FLEET_TIMEOUT,
         show_default=True,
         metavar="SECONDS",
         help="Deadline of the whole operation, waits included.",
@@ -132,6 +133,8 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
         progress = FleetProgress(operation, count, mode=mode, console=console)
 
         async def act() -> None:
+            from .. import fleet as fleet_ops  # aiohttp loads here, not for `vpsorg --help`
+
             call = getattr(fleet_ops, operation)
             async with settings.client() as client:
                 with progress:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..fleet import FleetEvent
+from .._outcome import FleetEvent
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -15,16 +15,18 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import click
 
 from .. import _policy as policy
-from .._client import Client
 from .._errors import ConfigurationError
-from ..waiters import DEFAULT_POLL_INTERVAL
+from .._poll import DEFAULT_POLL_INTERVAL
 from ._describe import EXIT_INTERRUPTED
+
+if TYPE_CHECKING:
+    from .._client import Client
 
 __all__ = [
     "CONFIRM_THRESHOLD",
@@ -69,6 +71,8 @@ class Settings:
                 f"no API token: pass --token or set {policy.TOKEN_ENV} "
                 "(try `vpsorg simulate` for a local API to play with)"
             )
+        from .._client import Client  # aiohttp loads here, not for `vpsorg --help`
+
         return Client(self.token, base_url=self.base_url, **options)
 
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import waiters
-from .._client import Client
 from .._models import Server, ServerStatus
+from .._poll import DEFAULT_WAIT_TIMEOUT
 from ._describe import EXIT_FAILED, describe
 from ._output import OUTPUT_OPTION, emit_json, err_console, out_console, print_server, print_servers
 from ._runtime import Settings, ask, pass_settings, run
+
+if TYPE_CHECKING:
+    from .._client import Client
 
 __all__ = ["servers"]
 
@@ -38,7 +40,7 @@ WAIT_OPTION = click.option(
 TIMEOUT_OPTION = click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=waiters.DEFAULT_WAIT_TIMEOUT,
+    default=DEFAULT_WAIT_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
     help="Overall deadline of --wait (a real provisioning takes 2-5 minutes).",
@@ -123,6 +125,8 @@ def create(
             )
             if not wait:
                 return created, created.message
+            from .. import waiters  # aiohttp loads when a command runs, not for `--help`
+
             with _waiting(settings, f"waiting for server {created.id} to become active"):
                 return await waiters.wait_until_active(
                     client, created.id, timeout=timeout, poll_interval=settings.poll_interval
@@ -217,6 +221,8 @@ def delete(
         await client.delete_server(server_id)
         row.update(status="deleting" if wait else "deleted", message="Server deleted")
         if wait:
+            from .. import waiters
+
             await waiters.wait_until_deleted(
                 client, server_id, timeout=timeout, poll_interval=settings.poll_interval
             )
@@ -227,7 +233,6 @@ def delete(
 
 def _power_command(action: str, target: str, summary: str) -> click.Command:
     """``servers start|stop|reboot``: the action, then (``--wait``) a wait for ``target``."""
-    wait_for = waiters.wait_until_stopped if target == "stopped" else waiters.wait_until_active
 
     @click.command(action, help=f"{summary} --wait until {target}.")
     @SERVER_IDS
@@ -246,6 +251,11 @@ def _power_command(action: str, target: str, summary: str) -> click.Command:
                 message=result.message,
             )
             if wait:
+                from .. import waiters
+
+                wait_for = (
+                    waiters.wait_until_stopped if target == "stopped" else waiters.wait_until_active
+                )
                 server = await wait_for(
                     client, server_id, timeout=timeout, poll_interval=settings.poll_interval
                 )
