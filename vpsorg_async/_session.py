@@ -209,7 +209,8 @@ class Session:
         path = row.path.format_map(path_params) if path_params else row.path
         target = url or self._base + path
         payload = encode_body(body) if body is not None else None
-        deadline = self._clock() + (timeout if timeout is not None else self._timeout)
+        budget = timeout if timeout is not None else self._timeout
+        deadline = self._clock() + budget
         delays = None  # made on the first retry: most calls never need one
         attempt = 0
         while True:
@@ -264,16 +265,13 @@ class Session:
                 if isinstance(exc, APIError) and exc.retry_after is not None:
                     delay = max(delay, exc.retry_after)
                 if self._clock() + delay >= deadline:
-                    exc.add_note(f"not retried: the call's {self._timeout_of(timeout)} s deadline")
+                    exc.add_note(f"not retried: the call's {budget} s deadline")
                     raise
                 logger.warning(
                     "%s %s failed (%s); retry %d of %d in %.2f s",
                     row.method, path, _short(exc), attempt, self._max_retries, delay,
                 )  # fmt: skip
                 await self._sleep(delay)
-
-    def _timeout_of(self, timeout: float | None) -> float:
-        return timeout if timeout is not None else self._timeout
 
     def _wait_turn(self, row: Endpoint, path: str, deadline: float, attempt: int) -> float:
         """Take this attempt's turn with the pacer: the time left, or minus the wait first."""
