@@ -27,7 +27,7 @@ import backoff
 import yarl
 
 from . import _policy as policy
-from ._convert import decode, encode_body
+from ._convert import decode_json, encode_body
 from ._endpoints import Endpoint
 from ._errors import (
     AmbiguousCreateError,
@@ -380,14 +380,7 @@ class Session:
     def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
         if row.response is None:
             return None
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError) as exc:  # ValueError covers UnicodeDecodeError
-            raise ResponseDecodeError(
-                f"body is not JSON ({type(exc).__name__}): {self._redact(body[:80])!r}",
-                method=row.method, path=path, status=status,
-            ) from exc  # fmt: skip
-        return decode(data, row.response, method=row.method, path=path, status=status)
+        return decode_json(body, row.response, method=row.method, path=path, status=status)
 
 
 def _transport_error(
