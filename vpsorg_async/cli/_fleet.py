@@ -251,7 +251,7 @@ def print_fleet_report(
     if interrupted:
         line += f", {_unfinished_counts(unfinished)}"
     line += f" of {result.total} in {elapsed:.1f} s"
-    console.print(line, markup=False, highlight=False)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
     if interrupted and unfinished:
         for stage, ids in unfinished.items():
             click.echo(f"{_stage_words(stage)}: {_id_list(ids)}.", err=True)
