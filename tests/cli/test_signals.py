@@ -111,17 +111,32 @@ def test_simulate_stops_cleanly_on_sigterm() -> None:
     assert "Traceback" not in err
 
 
-async def test_sigterm_cancels_only_inside_and_the_old_handler_comes_back() -> None:
-    """``sigterm_cancels``: SIGTERM cancels the task, says so, and the old handler returns."""
+async def test_sigterm_cancels_once_and_the_old_handler_comes_back() -> None:
+    """``sigterm_cancels``: SIGTERM cancels the task once (a second one lets it unwind), then
+    the handler that was there before is back."""
     before = signal.getsignal(signal.SIGTERM)
-    sleeper = asyncio.ensure_future(asyncio.sleep(30))
-    with _runtime.sigterm_cancels(sleeper) as termination:
+    unwinding, cleaned = asyncio.Event(), []
+
+    async def command() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            unwinding.set()
+            await asyncio.sleep(0.1)  # closing its clients: a second cancel would cut this short
+            cleaned.append(True)
+            raise
+
+    task = asyncio.ensure_future(command())
+    with _runtime.sigterm_cancels(task) as termination:
         # never kill the test run: only signal once the handler is really in place
         assert signal.getsignal(signal.SIGTERM) is not before
         os.kill(os.getpid(), signal.SIGTERM)
+        await unwinding.wait()
+        os.kill(os.getpid(), signal.SIGTERM)
         with pytest.raises(asyncio.CancelledError):
-            await sleeper
+            await task
     assert termination.received
+    assert cleaned == [True]
     assert signal.getsignal(signal.SIGTERM) is before
 
 

@@ -125,14 +125,16 @@ def sigterm_cancels(task: asyncio.Task[Any]) -> Iterator[Termination]:
     The handler goes through ``loop.add_signal_handler``, so it runs on the event loop, between
     two steps of the task, never in the middle of one. On the way out the handler that was
     there before (usually the default: terminate) is put back. Where the loop cannot take signal
-    handlers (Windows, a thread other than the main one) nothing changes.
+    handlers (Windows, a thread other than the main one) nothing changes. Only the first SIGTERM
+    cancels: the task then closes its clients, and a second cancel would interrupt that.
     """
     loop = task.get_loop()
     termination = Termination()
 
     def terminate() -> None:
-        termination.received = True
-        task.cancel()
+        if not termination.received:  # a second SIGTERM must not cut the unwinding short
+            termination.received = True
+            task.cancel()
 
     previous = signal.getsignal(signal.SIGTERM)
     try:
