@@ -427,13 +427,24 @@ async def test_reconcile_raises_with_the_candidates_when_it_cannot_tell(
 async def test_reconcile_ignores_a_new_namesake_of_another_spec(
     mocked: aioresponses, client: Client
 ) -> None:
+    # someone else made a server of that name (another plan) while our create's answer was lost
     stranger = listed(9, plan={**LIST_RESPONSE["results"][0]["plan"], "id": 3})
-    mocked.get(LIST + "?location=us-west", payload=page([]))
-    mocked.post(LIST, status=503)
-    mocked.get(LIST + "?location=us-west", payload=page([stranger]))
-    mocked.post(LIST, status=201, payload=CREATE_RESPONSE)
+    posts: list[int] = []
+
+    def lookup(url: URL, **kwargs: Any) -> CallbackResult:
+        return CallbackResult(payload=page([stranger] if posts else []))
+
+    def create(url: URL, **kwargs: Any) -> CallbackResult:
+        posts.append(1)
+        if len(posts) == 1:
+            return CallbackResult(status=503)
+        return CallbackResult(status=201, payload=CREATE_RESPONSE)
+
+    mocked.get(LIST + "?location=us-west", callback=lookup, repeat=True)
+    mocked.post(LIST, callback=create, repeat=True)
     created = await client.create_server(**CREATE_REQUEST, reconcile=True)
     assert created.id == CREATE_RESPONSE["id"]
+    assert len(posts) == 2
 
 
 def test_ambiguous_create_error_has_no_candidates_by_default() -> None:

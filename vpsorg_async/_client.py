@@ -474,6 +474,9 @@ class Client:
     ) -> ServerList:
         """One page of servers, optionally filtered by ``status`` and ``location``.
 
+        ``status`` must be one the API documents (``ServerStatus``); anything else would match
+        nothing, so it raises ``ValidationError``.
+
         Raises:
             AuthenticationError, TransportError, ResponseDecodeError, ValidationError.
         """
@@ -496,8 +499,12 @@ class Client:
         """Deploy a server; it answers ``provisioning`` (see ``waiters.wait_until_active``).
 
         A create is never resent blindly. When its outcome is unknown (a 5xx, a timeout or a cut
-        connection after sending) it raises ``AmbiguousCreateError``, unless ``reconcile=True``:
-        then the server is looked up by its name and returned, or created if none exists.
+        connection after sending) it raises ``AmbiguousCreateError``, unless ``reconcile=True``.
+        Then the location's servers of that name are listed before the create is sent, and
+        after an unknown outcome the one new server with this name, plan, OS and location is
+        returned; with none, the create is sent again; with several, ``AmbiguousCreateError``
+        carries them as ``candidates``. A server that existed before is never returned: names
+        are not unique. ``timeout`` covers all of it.
 
         Raises:
             ValidationError, BadRequestError, PaymentRequiredError, AmbiguousCreateError, ...
