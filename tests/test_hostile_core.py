@@ -447,6 +447,20 @@ async def test_reconcile_ignores_a_new_namesake_of_another_spec(
     assert len(posts) == 2
 
 
+async def test_reconcile_whose_deadline_passes_during_the_create_stays_ambiguous(
+    mocked: aioresponses, client: Client, fake_time: FakeTime
+) -> None:
+    def slow_failure(url: URL, **kwargs: Any) -> CallbackResult:
+        fake_time.advance(10)
+        return CallbackResult(status=503)
+
+    mocked.get(LIST + "?location=us-west", payload=page([]), repeat=True)
+    mocked.post(LIST, callback=slow_failure, repeat=True)
+    with pytest.raises(AmbiguousCreateError):  # it may exist: never a plain timeout
+        await client.create_server(**CREATE_REQUEST, reconcile=True, timeout=5)
+    assert len(mocked.requests[("GET", URL(LIST + "?location=us-west"))]) == 1  # before only
+
+
 def test_ambiguous_create_error_has_no_candidates_by_default() -> None:
     from vpsorg_async import CreateServer, TransportError
 
@@ -576,6 +590,11 @@ def test_a_base_url_with_userinfo_is_refused_without_showing_it(url: str) -> Non
     while error is not None:
         assert "hunter2" not in str(error) + repr(error)
         error = error.__cause__ or error.__context__
+
+
+def test_a_base_url_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="must be a string"):
+        Client("t0k3n", base_url=b"https://admin.vps.org/api/v1")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -617,8 +617,6 @@ def _check_base_url(url: str) -> None:
         raise ConfigurationError(f"base_url {shown!r} is not a URL") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {shown!r}")
-    if parsed.user is not None or parsed.password is not None:
-        raise ConfigurationError(f"base_url {shown!r} has a user or password in it")
     if parsed.scheme == "http" and not _is_loopback(parsed.host):
         raise ConfigurationError(
             f"base_url {shown!r} uses plain http to a non-loopback host; the token would travel "
