@@ -16,6 +16,7 @@ import json
 import math
 import re
 import time
+import typing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from copy import deepcopy
 from typing import TYPE_CHECKING, Any
@@ -617,3 +618,25 @@ async def test_a_next_link_with_userinfo_is_refused_without_showing_it(
 def test_a_user_agent_with_control_characters_is_refused(agent: Any) -> None:
     with pytest.raises(ValidationError, match="user_agent"):
         Client("t0k3n", user_agent=agent)
+
+
+def test_the_rows_that_echo_an_id_are_the_idempotent_item_rows() -> None:
+    from vpsorg_async._endpoints import ENDPOINTS
+
+    echoing = {row.name: row for row in ENDPOINTS.values() if row.echo_id is not None}
+    assert set(echoing) == {
+        "get_server",
+        "update_server",
+        "patch_server",
+        "start_server",
+        "stop_server",
+        "reboot_server",
+    }
+    for row in echoing.values():
+        assert row.idempotent  # a stray answer is retried: only safe where a repeat is
+        assert row.path_params == ("server_id",)
+        model: Any = row.response
+        *owners, last = (row.echo_id or "").split(".")
+        for name in owners:
+            model = typing.get_type_hints(model)[name]
+        assert typing.get_type_hints(model)[last] is int

@@ -9,7 +9,9 @@ JSON, the call's overall deadline, retries with ``backoff``'s exponential full-j
 Retry rule: connection errors, timeouts, 429, 500, 502, 503 and 504 are retried, but only when the
 request is safe to repeat: every endpoint but create may be repeated. A create is retried only after
 a 429 or a connection that never opened; any other failure of a create is ambiguous and surfaces as
-``AmbiguousCreateError``. ``asyncio.CancelledError`` is never caught here.
+``AmbiguousCreateError``. An answer about another server than the one asked for (a stray answer
+left on an idle kept-alive connection, ``StrayAnswerError``) drops that connection and is retried
+like a lost answer. ``asyncio.CancelledError`` is never caught here.
 """
 
 from __future__ import annotations
@@ -452,7 +454,9 @@ class StrayAnswerError(ResponseDecodeError):
         answered: the id the answer carried.
     """
 
-    def __init__(self, *, expected: Any, answered: Any, method: str, path: str, status: int):
+    def __init__(
+        self, *, expected: Any, answered: Any, method: str, path: str, status: int
+    ) -> None:
         self.expected = expected
         self.answered = answered
         super().__init__(
