@@ -322,7 +322,7 @@ class StrayAnswers:
                 await writer.drain()
                 if first:
                     first = False
-                    await asyncio.sleep(0.05)  # the client has put the connection back by now
+                    await asyncio.sleep(0.1)  # the client has put the connection back by now
                     writer.write(self.answer(method, path, self.STRAY))
                     await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -365,7 +365,7 @@ async def test_a_stray_answer_is_refused_and_its_connection_dropped(name: str) -
     call, echoed = ECHOES[name]
     async with StrayAnswers() as api, Client("t0k3n", base_url=api.base_url, max_retries=0) as c:
         assert echoed(await asyncio.wait_for(call(c, 1), GUARD)) == 1
-        await asyncio.sleep(0.15)  # the stray answer arrives on the idle connection
+        await asyncio.sleep(0.25)  # the stray answer arrives on the idle connection
         with pytest.raises(ResponseDecodeError) as info:
             await asyncio.wait_for(call(c, 2), GUARD)
         assert "666" in str(info.value)
@@ -382,7 +382,7 @@ async def test_a_stray_answer_is_retried_on_a_fresh_connection() -> None:
         Client("t0k3n", base_url=api.base_url, sleep=_no_wait) as client,
     ):
         assert (await asyncio.wait_for(client.get_server(1), GUARD)).id == 1
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(0.25)
         assert (await asyncio.wait_for(client.get_server(2), GUARD)).id == 2
         assert (await asyncio.wait_for(client.get_server(3), GUARD)).id == 3
 
