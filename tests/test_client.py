@@ -115,11 +115,13 @@ async def test_list_servers_with_every_filter(
     assert type(kwargs["params"]["status"]) is str
 
 
-async def test_list_servers_accepts_an_unknown_status_filter(
+async def test_list_servers_refuses_an_undocumented_status_filter(
     mocked: aioresponses, client: Client
 ) -> None:
-    mocked.get(BASE + "/servers/?status=migrating", payload=LIST_RESPONSE)
-    assert (await client.list_servers(status="migrating")).count == 2
+    # it would match no server and list nothing, silently (answers keep unknown statuses)
+    with pytest.raises(ValidationError, match=r"'active'.*got 'migrating'"):
+        await client.list_servers(status="migrating")
+    assert not mocked.requests
 
 
 async def test_create_server(mocked: aioresponses, client: Client, token: str) -> None:
@@ -740,6 +742,8 @@ async def test_async_with_returns_the_client(make_client: MakeClient) -> None:
 # --- reconciled creates --------------------------------------------------------------------------
 
 FIND_URL = BASE + "/servers/?location=us-west"
+#: What reconcile's first lookup, before the create is sent, finds: no server of that name.
+BEFORE = page([server(1, "other")])
 
 
 async def test_reconcile_finds_the_server_the_lost_create_made(
@@ -747,6 +751,7 @@ async def test_reconcile_finds_the_server_the_lost_create_made(
 ) -> None:
     mocked.post(BASE + "/servers/", status=503)
     made = server(777, "web-server-02")
+    mocked.get(FIND_URL, payload=BEFORE)
     mocked.get(FIND_URL, payload=page([server(1, "other"), made]))
     detail = deepcopy(DETAIL_RESPONSE)
     detail.update(id=777, name="web-server-02", status="provisioning", backups_enabled=True)
@@ -768,7 +773,7 @@ async def test_reconcile_creates_again_when_nothing_was_made(
 ) -> None:
     mocked.post(BASE + "/servers/", exception=aiohttp.ServerDisconnectedError())
     mocked.post(BASE + "/servers/", status=201, payload=CREATE_RESPONSE)
-    mocked.get(FIND_URL, payload=page([server(1, "other")]))
+    mocked.get(FIND_URL, payload=BEFORE, repeat=True)
     created = await client.create_server(**CREATE_REQUEST, reconcile=True)
     assert created.id == 12347
     posts = mocked.requests[("POST", URL(BASE + "/servers/"))]
@@ -785,32 +790,36 @@ async def test_reconcile_gives_up_after_repeated_ambiguity(
         await client.create_server(**CREATE_REQUEST, reconcile=True)
     assert info.value.request.name == "web-server-02"
     assert len(mocked.requests[("POST", URL(BASE + "/servers/"))]) == 3
-    assert len(mocked.requests[("GET", URL(FIND_URL))]) == 3
+    assert len(mocked.requests[("GET", URL(FIND_URL))]) == 4  # one before, one after each
 
 
 async def test_reconcile_is_a_plain_create_when_it_works(
     mocked: aioresponses, client: Client
 ) -> None:
     mocked.post(BASE + "/servers/", status=201, payload=CREATE_RESPONSE)
+    mocked.get(FIND_URL, payload=BEFORE)
     created = await client.create_server(**CREATE_REQUEST, reconcile=True, timeout=30)
     assert created.id == 12347
-    assert list(mocked.requests) == [("POST", URL(BASE + "/servers/"))]
+    # the same-named servers that exist before the create are looked up first
+    assert list(mocked.requests) == [("GET", URL(FIND_URL)), ("POST", URL(BASE + "/servers/"))]
 
 
 async def test_reconcile_does_not_hide_a_clear_refusal(
     mocked: aioresponses, client: Client
 ) -> None:
     mocked.post(BASE + "/servers/", status=400, payload={"name": ["Name is taken."]})
+    mocked.get(FIND_URL, payload=BEFORE)
     with pytest.raises(BadRequestError) as info:
         await client.create_server(**CREATE_REQUEST, reconcile=True)
     assert info.value.field_errors == {"name": ["Name is taken."]}
-    assert request_count(mocked) == 1
+    assert len(mocked.requests[("POST", URL(BASE + "/servers/"))]) == 1
 
 
 async def test_reconcile_does_not_create_again_after_the_deadline(
     mocked: aioresponses, client: Client
 ) -> None:
     mocked.post(BASE + "/servers/", status=500, repeat=True)
+    mocked.get(FIND_URL, payload=BEFORE)
     mocked.get(FIND_URL, status=429, headers={"Retry-After": "10"})
     mocked.get(FIND_URL, payload=page([]), repeat=True)
     with pytest.raises(VPSOrgError):
@@ -822,6 +831,7 @@ async def test_reconcile_stays_within_the_calls_timeout(
     mocked: aioresponses, client: Client, fake_time: FakeTime
 ) -> None:
     mocked.post(BASE + "/servers/", status=500, repeat=True)
+    mocked.get(FIND_URL, payload=BEFORE)
     mocked.get(FIND_URL, status=429, headers={"Retry-After": "10"})
     mocked.get(FIND_URL, payload=page([]), repeat=True)
     start = fake_time.now
@@ -840,10 +850,12 @@ async def test_reconcile_after_a_lost_answer_with_a_slow_callback(
         return CallbackResult(status=504, body="<html>Gateway Timeout</html>")
 
     mocked.post(BASE + "/servers/", callback=record)
+    mocked.get(FIND_URL, payload=BEFORE)
     mocked.get(FIND_URL, payload=page([server(9, "web-server-02")]))
-    mocked.get(BASE + "/servers/9/", payload=DETAIL_RESPONSE)
+    mocked.get(BASE + "/servers/9/", payload={**DETAIL_RESPONSE, "id": 9})
     created = await client.create_server(**CREATE_REQUEST, reconcile=True)
-    assert created.id == 12345  # what the detail endpoint answered for the found server
+    assert created.id == 9
+    assert created.hostname == DETAIL_RESPONSE["hostname"]  # from the detail endpoint
     assert calls == ["web-server-02"]
 
 

@@ -19,6 +19,8 @@ LAYER = {
     "_policy": 0,
     "_errors": 0,
     "_ratelimit": 0,
+    "_status": 0,
+    "_deadline": 0,
     "_validate": 1,
     "_models": 2,
     "_convert": 3,

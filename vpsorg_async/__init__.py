@@ -9,6 +9,7 @@ The public surface is this module (``__all__``) plus the ``waiters`` and ``fleet
 ``vpsorg_async.testing`` simulator. Everything in a module whose name starts with ``_`` is private.
 """
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ._endpoints import ENDPOINTS, Endpoint
@@ -56,6 +57,10 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._client import Client
+
+# A library leaves where its log goes to the application: without this, Python's last-resort
+# handler would print every WARNING (each retry) to stderr of a program that configured nothing.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:

@@ -13,6 +13,7 @@ import functools
 import inspect
 import ipaddress
 import os
+import re
 import sys
 import time
 import warnings
@@ -24,8 +25,16 @@ import attrs
 import yarl
 
 from . import _policy as policy
+from ._deadline import Deadline
 from ._endpoints import ENDPOINTS, Endpoint
-from ._errors import AmbiguousCreateError, ConfigurationError, ResponseDecodeError, ValidationError
+from ._errors import (
+    AmbiguousCreateError,
+    ConfigurationError,
+    RequestTimeoutError,
+    ResponseDecodeError,
+    ValidationError,
+    VPSOrgError,
+)
 from ._models import (
     ActionResult,
     CreatedServer,
@@ -36,7 +45,13 @@ from ._models import (
     ServerStatus,
 )
 from ._session import Session
-from ._validate import check_id, check_location, check_timeout
+from ._validate import (
+    check_id,
+    check_location,
+    check_status,
+    check_timeout,
+    check_user_agent,
+)
 from ._version import __version__
 
 __all__ = ["Client", "endpoint"]
@@ -50,6 +65,8 @@ CALL_OPTIONS = ("timeout",)
 #: Extra options of particular rows, handled by ``Client._invoke``.
 ROW_OPTIONS = {"create_server": ("reconcile",)}
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+#: The userinfo part of a URL (``user:password@``), masked wherever a URL is quoted.
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")
 
 
 def endpoint(
@@ -107,14 +124,11 @@ def endpoint(
 
 def _check_query(name: str, value: Any) -> str | int:
     if name in ("page", "page_size"):
-        check_id(name, value)
-        return int(value)
+        return check_id(name, value)
     if name == "location":
         check_location(name, value)
         return str(value)
-    if not isinstance(value, str) or not value:
-        raise ValidationError(name, "must be a non-empty status string such as 'active'")
-    return str(value)
+    return check_status(name, value)
 
 
 class Client:
@@ -138,7 +152,10 @@ class Client:
         clock, sleep: time sources; tests inject fakes so nothing waits for real.
 
     Raises:
-        ConfigurationError: no token, or a plain-http base URL to a non-loopback host.
+        ConfigurationError: no token, a base URL with a user or password in it, or a plain-http
+            base URL to a non-loopback host.
+        ValidationError: a bad timeout, max_retries, rate_limit, max_connections,
+            max_response_bytes or user_agent (control characters such as CR or LF).
     """
 
     def __init__(
@@ -171,15 +188,16 @@ class Client:
             )
         url = base_url or os.environ.get(policy.BASE_URL_ENV) or policy.DEFAULT_BASE_URL
         _check_base_url(url)
-        if timeout is None:
+        seconds = check_timeout("timeout", timeout)
+        if seconds is None:
             raise ValidationError("timeout", "must be a positive number of seconds, not None")
-        check_timeout("timeout", timeout)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValidationError("max_retries", "must be an integer >= 0")
-        if rate_limit is not None:
-            check_timeout("rate_limit", rate_limit)  # same rule: a positive number
+        rate = check_timeout("rate_limit", rate_limit)  # same rule: a positive number
         check_id("max_connections", max_connections)
         check_id("max_response_bytes", max_response_bytes)
+        if user_agent is not None:
+            check_user_agent("user_agent", user_agent)
         self.base_url = url.rstrip("/")
         #: The time sources of this client; waiters and fleets built on it follow them too.
         self.clock = clock
@@ -188,10 +206,10 @@ class Client:
         self._session = Session(
             token=token,
             base_url=self.base_url,
-            timeout=float(timeout),
+            timeout=float(seconds),
             max_retries=max_retries,
             session=session,
-            rate_limit=rate_limit,
+            rate_limit=rate,
             max_connections=max_connections,
             user_agent=user_agent or f"vpsorg-async/{__version__}",
             max_response_bytes=max_response_bytes,
@@ -245,13 +263,8 @@ class Client:
         """
         if self._session.closed:
             raise ConfigurationError("this Client is closed")
-        timeout = values.get("timeout")
-        if timeout is not None:
-            check_timeout("timeout", timeout)
-        path_params = {}
-        for name in row.path_params:
-            check_id(name, values[name])
-            path_params[name] = values[name]
+        timeout = check_timeout("timeout", values.get("timeout"))
+        path_params = {name: check_id(name, values[name]) for name in row.path_params}
         query = None
         if row.query_params:
             query = {
@@ -268,44 +281,91 @@ class Client:
             row, path_params=path_params, query=query, body=body, timeout=timeout
         )
 
+    def _deadline(self, timeout: Any) -> Deadline:
+        """One deadline for a call of several requests: ``timeout`` or the client's default."""
+        seconds = check_timeout("timeout", timeout)
+        return Deadline(self._session.timeout if seconds is None else seconds, self._clock)
+
     async def _create_reconciled(
         self, row: Endpoint, body: CreateServer, timeout: float | None
     ) -> CreatedServer:
-        """Create; when the outcome is unknown, look for the server by name before creating again.
+        """Create; when the outcome is unknown, look for the server it may have made.
 
-        At most ``max_retries + 1`` creates are sent, all within one deadline, and a create is
-        only sent again after a lookup has shown that the previous one made no server.
+        The same-named servers of the location are listed first, before anything is sent: a
+        server listed then was not made by this request and is never adopted. After an
+        ambiguous create, a new server with the request's name, plan, OS and location is
+        adopted; if there is none the create is sent again; if there are several,
+        ``AmbiguousCreateError`` carries them. At most ``max_retries + 1`` creates are sent,
+        all within one deadline, and a deadline that passes after a create was sent raises
+        ``AmbiguousCreateError``, never a plain timeout: the server may exist.
         """
-        deadline = self._clock() + (timeout if timeout is not None else self._session.timeout)
-
-        def left() -> float:
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                raise last
-            return remaining
-
-        last: AmbiguousCreateError
-        for _ in range(self._session.max_retries + 1):
+        deadline = self._deadline(timeout)
+        before = {server.id for server in await self._same_named(body, deadline)}
+        creates_left = self._session.max_retries + 1
+        while True:
             try:
                 created: CreatedServer = await self._session.call(
-                    row, body=body, timeout=deadline - self._clock()
+                    row, body=body, timeout=deadline.left()
                 )
                 return created
             except AmbiguousCreateError as exc:
                 last = exc
-            found = await self.find_server(name=body.name, location=body.location, timeout=left())
+            creates_left -= 1
+            try:
+                found = await self._made_by(body, before, last, deadline)
+            except AmbiguousCreateError:
+                raise
+            except VPSOrgError as exc:  # the lookup failed: the create's outcome stays unknown
+                last.add_note(f"reconcile could not look for the server: {exc}")
+                raise last  # noqa: B904 - its cause is the create's failure, kept as it is
             if found is not None:
-                detail = await self.get_server(found.id, timeout=left())
-                fields = {a.name: getattr(detail, a.name) for a in attrs.fields(Server)}
-                return CreatedServer(**fields, backups_enabled=detail.backups_enabled)
-            left()
-        raise last
+                return found
+            if not creates_left or deadline.left() <= 0:
+                raise last
+
+    async def _made_by(
+        self,
+        body: CreateServer,
+        before: set[int],
+        ambiguous: AmbiguousCreateError,
+        deadline: Deadline,
+    ) -> CreatedServer | None:
+        """The server an ambiguous create made, or None when it made none.
+
+        Raises ``AmbiguousCreateError`` with the candidates when several servers fit.
+        """
+        if deadline.left() <= 0:
+            raise ambiguous
+        candidates = [
+            server
+            for server in await self._same_named(body, deadline)
+            if server.id not in before and _could_have_made(body, server)
+        ]
+        if not candidates:
+            return None
+        if len(candidates) > 1:
+            raise AmbiguousCreateError(
+                request=body, cause=ambiguous.cause, candidates=tuple(candidates)
+            ) from ambiguous
+        detail = await self.get_server(candidates[0].id, timeout=deadline.left())
+        fields = {a.name: getattr(detail, a.name) for a in attrs.fields(Server)}
+        return CreatedServer(**fields, backups_enabled=detail.backups_enabled)
+
+    async def _same_named(self, body: CreateServer, deadline: Deadline) -> list[Server]:
+        """Every server of ``body``'s location called ``body.name``, listed within ``deadline``."""
+        servers = self._walk(deadline, policy.MAX_LIST_PAGES, location=body.location)
+        return [server async for server in servers if server.name == body.name]
 
     async def find_server(
         self, *, name: str, location: str | None = None, timeout: float | None = None
     ) -> Server | None:
-        """The server called ``name`` (names are unique per account by convention), or None."""
-        async for server in self.iter_servers(location=location, timeout=timeout):
+        """The first listed server called ``name``, or None.
+
+        Names are not unique: several servers may share one, and this returns whichever the
+        list shows first. Use ``iter_servers`` to see them all. ``timeout`` bounds the whole
+        walk over the list's pages.
+        """
+        async for server in self._walk(self._deadline(timeout), policy.MAX_LIST_PAGES, location):
             if server.name == name:
                 return server
         return None
@@ -317,42 +377,88 @@ class Client:
         location: str | None = None,
         page_size: int | None = None,
         timeout: float | None = None,
+        max_pages: int | None = None,
     ) -> AsyncIterator[Server]:
         """Every server matching the filters, following ``next`` pages when the API paginates.
 
-        A ``next`` link to another scheme, host or port is never followed (it would carry the
-        token there): it raises ``ResponseDecodeError``.
+        ``timeout`` is one deadline for the whole walk, from the first request until the last
+        page is read (the time the caller spends between servers counts too); past it,
+        ``RequestTimeoutError``. A ``next`` chain that does not end raises
+        ``ResponseDecodeError``: past ``max_pages`` pages (default ``MAX_LIST_PAGES``), past
+        the first page's ``count`` by more than ``LIST_COUNT_SLACK`` servers, or looping. So
+        does a ``next`` link to another scheme, host or port (it would carry the token there),
+        or one with a user or password in it.
         """
-        page = await self.list_servers(
-            status=status, location=location, page_size=page_size, timeout=timeout
-        )
-        seen: set[str] = set()
+        deadline = self._deadline(timeout)
+        pages = policy.MAX_LIST_PAGES if max_pages is None else check_id("max_pages", max_pages)
+        async for server in self._walk(deadline, pages, location, status, page_size):
+            yield server
+
+    async def _walk(
+        self,
+        deadline: Deadline,
+        max_pages: int,
+        location: str | None = None,
+        status: ServerStatus | str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Server]:
+        """The servers of every page, each once, all pages within ``deadline``."""
         yielded: set[int] = set()  # pages can shift while we read; never yield a server twice
         row = ENDPOINTS["list_servers"]
-        while True:
+        pages = self._pages(deadline, max_pages, location, status, page_size)
+        async for page in pages:
             fresh = [server for server in page.results if server.id not in yielded]
             if page.next and page.results and not fresh:
-                raise ResponseDecodeError(
-                    f"the next links loop: {page.next!r} repeats servers already listed",
-                    method=row.method, path=row.path, status=200,
-                )  # fmt: skip
+                raise _bad_page(row, f"the next links loop: {_masked(page.next)!r} repeats servers")
             for server in fresh:
                 yielded.add(server.id)
                 yield server
-            if not page.next:
+
+    async def _pages(
+        self,
+        deadline: Deadline,
+        max_pages: int,
+        location: str | None,
+        status: ServerStatus | str | None,
+        page_size: int | None,
+    ) -> AsyncIterator[ServerList]:
+        """The list's pages, following ``next`` links, every request within ``deadline``."""
+        row = ENDPOINTS["list_servers"]
+        page = await self.list_servers(
+            status=status,
+            location=location,
+            page_size=page_size,
+            timeout=_time_left(deadline, row, 0),
+        )
+        limit = page.count + policy.LIST_COUNT_SLACK
+        seen: set[str] = set()
+        read, count = len(page.results), 1
+        while True:
+            if read > limit:
+                raise _bad_page(
+                    row, f"the pages list {read} servers, more than the count of {page.count}"
+                )
+            yield page
+            link = page.next
+            if not link:
                 return
-            if not self._session.same_origin(page.next):
-                raise ResponseDecodeError(
-                    f"refusing to follow a next link to another origin: {page.next!r}",
-                    method=row.method, path=row.path, status=200,
-                )  # fmt: skip
-            if page.next in seen:
-                raise ResponseDecodeError(
-                    f"the next links loop back to {page.next!r}",
-                    method=row.method, path=row.path, status=200,
-                )  # fmt: skip
-            seen.add(page.next)
-            page = await self._session.call(row, url=page.next, timeout=timeout)
+            self._check_next(row, link, seen)
+            if count >= max_pages:
+                raise _bad_page(row, f"the next links go on past {max_pages} pages")
+            seen.add(link)
+            page = await self._session.call(row, url=link, timeout=_time_left(deadline, row, count))
+            read, count = read + len(page.results), count + 1
+
+    def _check_next(self, row: Endpoint, link: str, seen: set[str]) -> None:
+        """Refuse a ``next`` link that leaves the API, carries userinfo, or was followed before."""
+        if not self._session.same_origin(link):
+            raise _bad_page(
+                row, f"refusing to follow a next link to another origin: {_masked(link)!r}"
+            )
+        if _USERINFO.search(link):
+            raise _bad_page(row, f"refusing a next link with userinfo: {_masked(link)!r}")
+        if link in seen:
+            raise _bad_page(row, f"the next links loop back to {_masked(link)!r}")
 
     # The nine endpoints. Bodies are replaced by @endpoint; the declarations are the typed contract.
 
@@ -367,6 +473,9 @@ class Client:
         timeout: float | None = None,
     ) -> ServerList:
         """One page of servers, optionally filtered by ``status`` and ``location``.
+
+        ``status`` must be one the API documents (``ServerStatus``); anything else would match
+        nothing, so it raises ``ValidationError``.
 
         Raises:
             AuthenticationError, TransportError, ResponseDecodeError, ValidationError.
@@ -390,8 +499,12 @@ class Client:
         """Deploy a server; it answers ``provisioning`` (see ``waiters.wait_until_active``).
 
         A create is never resent blindly. When its outcome is unknown (a 5xx, a timeout or a cut
-        connection after sending) it raises ``AmbiguousCreateError``, unless ``reconcile=True``:
-        then the server is looked up by its name and returned, or created if none exists.
+        connection after sending) it raises ``AmbiguousCreateError``, unless ``reconcile=True``.
+        Then the location's servers of that name are listed before the create is sent, and
+        after an unknown outcome the one new server with this name, plan, OS and location is
+        returned; with none, the create is sent again; with several, ``AmbiguousCreateError``
+        carries them as ``candidates``. A server that existed before is never returned: names
+        are not unique. ``timeout`` covers all of it.
 
         Raises:
             ValidationError, BadRequestError, PaymentRequiredError, AmbiguousCreateError, ...
@@ -458,16 +571,55 @@ class Client:
         raise NotImplementedError
 
 
+def _could_have_made(body: CreateServer, server: Server) -> bool:
+    """True when ``server`` has everything ``body`` asked for: name, plan, OS and location."""
+    return (
+        server.name == body.name
+        and server.location == body.location
+        and server.plan.id == body.plan_id
+        and server.os.id == body.os_id
+    )
+
+
+def _time_left(deadline: Deadline, row: Endpoint, pages: int) -> float:
+    """The time left for the next page of a walk; ``RequestTimeoutError`` once none is."""
+    left = deadline.left()
+    if left <= 0:
+        raise RequestTimeoutError(
+            f"the walk's {deadline.budget} s deadline passed after {pages} page(s)",
+            method=row.method, path=row.path, sent=False, attempts=0,
+        )  # fmt: skip
+    return left
+
+
+def _bad_page(row: Endpoint, message: str) -> ResponseDecodeError:
+    return ResponseDecodeError(message, method=row.method, path=row.path, status=row.success)
+
+
+def _masked(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``."""
+    return _USERINFO.sub("***@", url)
+
+
 def _check_base_url(url: str) -> None:
+    """Refuse a base URL the client cannot use safely; a message never shows a password."""
+    if not isinstance(url, str):
+        raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
+    shown = _masked(url)
+    if _USERINFO.search(url):
+        raise ConfigurationError(
+            f"base_url {shown!r} has a user or password in it; the API authenticates with the "
+            "token alone: drop the 'user:password@' part"
+        )
     try:
         parsed = yarl.URL(url)
-    except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"base_url {url!r} is not a URL") from exc
+    except (ValueError, TypeError):
+        raise ConfigurationError(f"base_url {shown!r} is not a URL") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {shown!r}")
     if parsed.scheme == "http" and not _is_loopback(parsed.host):
         raise ConfigurationError(
-            f"base_url {url!r} uses plain http to a non-loopback host; the token would travel "
+            f"base_url {shown!r} uses plain http to a non-loopback host; the token would travel "
             "in clear text. Use https (plain http is allowed only for loopback simulators)."
         )
 

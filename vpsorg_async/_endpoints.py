@@ -42,6 +42,9 @@ class Endpoint:
         idempotent: True when repeating the request cannot do harm, so it may be retried even after
             it may have reached the server. False (create) is retried only where the server
             provably did not act on it: a 429, or a connection that never opened.
+        echo_id: where the answer repeats the requested server's id (a dotted attribute path
+            of the response model, e.g. ``"server.id"``), or None. An answer whose id differs
+            belongs to another request: a stray answer was waiting on a kept-alive connection.
     """
 
     name: str
@@ -53,6 +56,7 @@ class Endpoint:
     response: type[Any] | None
     success: int
     idempotent: bool
+    echo_id: str | None = None
 
     @property
     def body_fields(self) -> tuple[str, ...]:
@@ -76,6 +80,7 @@ def _action(verb: str) -> Endpoint:
         # Repeating start/stop/reboot converges: the API answers 400 for a server already in (or
         # on its way to) the asked state, and callers such as the fleet treat that as done.
         idempotent=True,
+        echo_id="server.id",
     )
 
 
@@ -105,7 +110,9 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 201,
                 False,
             ),
-            Endpoint("get_server", "GET", _ITEM, ("server_id",), (), None, ServerDetail, 200, True),
+            Endpoint(
+                "get_server", "GET", _ITEM, ("server_id",), (), None, ServerDetail, 200, True, "id"
+            ),
             Endpoint(
                 "update_server",
                 "PUT",
@@ -116,6 +123,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerDetail,
                 200,
                 True,
+                "id",
             ),
             Endpoint(
                 "patch_server",
@@ -127,6 +135,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerDetail,
                 200,
                 True,
+                "id",
             ),
             Endpoint("delete_server", "DELETE", _ITEM, ("server_id",), (), None, None, 204, True),
             _action("start"),

@@ -157,7 +157,21 @@ class ConflictError(APIError):
 
 
 class RateLimitError(APIError):
-    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any."""
+    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any.
+
+    Also raised, with ``sent`` False and nothing sent, when an earlier 429 paused the whole
+    client for longer than this call's deadline: ``retry_after`` is then the pause left and
+    ``attempts`` the requests this call had sent before (0 when it sent none).
+    """
+
+    def __init__(self, *, sent: bool = True, **kwargs: Any) -> None:
+        self.sent = sent
+        super().__init__(**kwargs)
+
+    def _message(self) -> str:
+        if self.sent:
+            return super()._message()
+        return f"{self.method} {self.path} not sent: {self.detail}"
 
 
 class ServerError(APIError):
@@ -202,20 +216,35 @@ class AmbiguousCreateError(VPSOrgError):
     """A create may or may not have made a server: the answer was lost, cut, or a 5xx.
 
     The library never resends such a create blindly. Pass ``reconcile=True`` to
-    ``create_server`` (the fleet always does) to look the server up by its unique name instead.
+    ``create_server`` (the fleet always does) to look for the server it may have made instead:
+    one with the request's name, plan, OS and location that did not exist before the request.
+    Names are not unique, so when several servers fit, reconcile raises this error with them.
 
     Attributes:
         request: the create body that was sent (a ``CreateServer``).
         cause: the underlying error (a ``TransportError`` or ``ServerError``).
+        candidates: servers that this create may have made, when reconcile found more than one
+            (empty otherwise).
     """
 
-    def __init__(self, *, request: Any, cause: VPSOrgError) -> None:
+    def __init__(
+        self, *, request: Any, cause: VPSOrgError, candidates: tuple[Any, ...] = ()
+    ) -> None:
         self.request = request
         self.cause = cause
+        self.candidates = tuple(candidates)
         name = getattr(request, "name", "?")
+        if self.candidates:
+            ids = ", ".join(str(getattr(c, "id", "?")) for c in self.candidates)
+            advice = (
+                f"reconcile found {len(self.candidates)} new servers that it may have made "
+                f"(ids {ids}) and cannot tell which; see .candidates."
+            )
+        else:
+            advice = "Use create_server(..., reconcile=True) to look for it."
         super().__init__(
             f"create of server {name!r} has an unknown outcome ({cause}); it was not resent. "
-            "Use create_server(..., reconcile=True) to look it up by name."
+            + advice
         )
 
 

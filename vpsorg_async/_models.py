@@ -6,13 +6,13 @@ construction, so bad input fails with a :class:`ValidationError` before anything
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from ._errors import ValidationError
+from ._status import ServerStatus
 from ._validate import check_bool, check_hostname, check_id, check_location, check_name
 
 __all__ = [
@@ -31,33 +31,6 @@ __all__ = [
     "ServerStatus",
     "UpdateServer",
 ]
-
-
-class ServerStatus(enum.StrEnum):
-    """The statuses the API documents. An unknown status from the API is kept as a plain ``str``."""
-
-    PROVISIONING = "provisioning"
-    ACTIVE = "active"
-    STARTING = "starting"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-    REBOOTING = "rebooting"
-    SUSPENDED = "suspended"
-
-    @property
-    def is_transitional(self) -> bool:
-        """True for the states a server passes through on its way somewhere else."""
-        return self in _TRANSITIONAL
-
-
-_TRANSITIONAL = frozenset(
-    {
-        ServerStatus.PROVISIONING,
-        ServerStatus.STARTING,
-        ServerStatus.STOPPING,
-        ServerStatus.REBOOTING,
-    }
-)
 
 
 @attrs.frozen

@@ -28,3 +28,12 @@ TIMEOUT_GRAIN = 0.01
 #: Environment variables read when the arguments are not given.
 TOKEN_ENV = "VPSORG_API_TOKEN"
 BASE_URL_ENV = "VPSORG_BASE_URL"
+#: A deadline further away than this (about 30 years) is no deadline: aiohttp's timer and float
+#: arithmetic cannot hold ``math.inf`` or ``1e308`` seconds.
+UNBOUNDED_TIMEOUT = 1e9
+#: A walk over list pages stops after this many pages: a 100,000-server account at ten per page.
+#: A longer ``next`` chain is a broken or hostile API, not an account.
+MAX_LIST_PAGES = 10_000
+#: A walk may read this many more servers than the first page's ``count`` promised: servers
+#: created while it reads shift the pages. Past that the ``next`` chain is not the list it claimed.
+LIST_COUNT_SLACK = 100

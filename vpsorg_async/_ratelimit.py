@@ -27,10 +27,16 @@ INCREASE_SHARE = 0.02
 
 
 class DeadlineWouldPass(Exception):
-    """Waiting for a slot would end after the call's deadline."""
+    """Waiting for a slot would end after the call's deadline.
 
-    def __init__(self, wait: float) -> None:
+    Attributes:
+        wait: seconds until this request's turn.
+        pause: seconds left of the pause a 429 imposed (0 when only the pace asks to wait).
+    """
+
+    def __init__(self, wait: float, pause: float = 0.0) -> None:
         self.wait = wait
+        self.pause = pause
         super().__init__(f"the rate limit asks to wait {wait:.2f} s, past the call's deadline")
 
 
@@ -71,7 +77,7 @@ class RateLimiter:
             start = max(start, self._tat)
         wait = start - now
         if wait > 0 and start >= deadline:
-            raise DeadlineWouldPass(wait)
+            raise DeadlineWouldPass(wait, max(self._pause_until - now, 0.0))
         if self._rate is not None:
             self._tat = start + 1.0 / self._rate
         self._count(now)

@@ -9,7 +9,9 @@ JSON, the call's overall deadline, retries with ``backoff``'s exponential full-j
 Retry rule: connection errors, timeouts, 429, 500, 502, 503 and 504 are retried, but only when the
 request is safe to repeat: every endpoint but create may be repeated. A create is retried only after
 a 429 or a connection that never opened; any other failure of a create is ambiguous and surfaces as
-``AmbiguousCreateError``. ``asyncio.CancelledError`` is never caught here.
+``AmbiguousCreateError``. An answer about another server than the one asked for (a stray answer
+left on an idle kept-alive connection, ``StrayAnswerError``) drops that connection and is retried
+like a lost answer. ``asyncio.CancelledError`` is never caught here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import email.utils
 import json
 import logging
 import math
+import operator
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -75,8 +78,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def _is_retryable(exc: VPSOrgError) -> bool:
     if isinstance(exc, RequestTimeoutError):
         return False  # the whole call's deadline has passed
-    if isinstance(exc, TransportError):
-        return True
+    if isinstance(exc, TransportError | StrayAnswerError):
+        return True  # a stray answer: our own one was lost with the dropped connection
     return isinstance(exc, RateLimitError | ServerError) and (
         isinstance(exc, RateLimitError) or exc.status in policy.RETRY_STATUSES
     )
@@ -134,9 +137,9 @@ class Session:
         # on a borrowed one they go with each request.
         self._request_headers: dict[str, str] | None = self._headers if session else None
         self._token = token
-        self._timeout_cache: tuple[float, aiohttp.ClientTimeout, aiohttp.ClientTimeout] | None = (
-            None
-        )
+        self._timeout_cache: (
+            tuple[float | None, aiohttp.ClientTimeout, aiohttp.ClientTimeout] | None
+        ) = None
         self._closed = False
 
     @property
@@ -251,9 +254,19 @@ class Session:
                             row.method, path, status or "no answer",
                             (time.perf_counter() - started) * 1000, attempt,
                         )  # fmt: skip
-                return self._outcome(row, path, status, headers, body_bytes, attempt)
+                try:
+                    result = self._outcome(row, path, status, headers, body_bytes, attempt)
+                    if row.echo_id is not None and path_params:
+                        expected = path_params[row.path_params[0]]
+                        _check_echo(row, path, row.echo_id, expected, result)
+                except ResponseDecodeError:
+                    _drop_connection(resp)  # its stream may be out of step: never reuse it
+                    raise
+                return result
             except VPSOrgError as exc:
                 if isinstance(exc, RateLimitError):
+                    if not exc.sent:  # refused here by an earlier 429's pause: nothing new
+                        raise
                     self._limiter.on_throttle(exc.retry_after)
                 if not row.idempotent and _outcome_unknown(exc):
                     raise AmbiguousCreateError(request=body, cause=exc) from exc
@@ -281,6 +294,17 @@ class Session:
         try:
             wait = self._limiter.reserve(deadline)
         except DeadlineWouldPass as exc:
+            if exc.pause > 0:  # the API asked the whole client to pause past this deadline
+                raise RateLimitError(
+                    sent=False,
+                    status=429,
+                    method=row.method,
+                    path=path,
+                    detail=f"an earlier 429 pauses this client for {exc.pause:.2f} s more, "
+                    "past this call's deadline",
+                    retry_after=exc.pause,
+                    attempts=attempt - 1,
+                ) from None
             raise RequestTimeoutError(
                 str(exc), method=row.method, path=path, sent=False, attempts=attempt
             ) from None
@@ -306,15 +330,18 @@ class Session:
         session's other timeouts (a borrowed session's sock_read, say) still apply, and long
         timeouts are not rounded up to whole seconds (aiohttp's default). The total is rounded
         up to ``TIMEOUT_GRAIN`` so that consecutive calls share one (frozen, costly to build)
-        ``ClientTimeout``: a deadline may pass by at most that much.
+        ``ClientTimeout``: a deadline may pass by at most that much. A deadline beyond
+        ``UNBOUNDED_TIMEOUT`` (``math.inf`` among them) sets no total of ours.
         """
-        total = math.ceil(remaining / policy.TIMEOUT_GRAIN) * policy.TIMEOUT_GRAIN
+        total: float | None = None
+        if remaining <= policy.UNBOUNDED_TIMEOUT:
+            total = math.ceil(remaining / policy.TIMEOUT_GRAIN) * policy.TIMEOUT_GRAIN
         cached = self._timeout_cache
         own = http.timeout
         if cached is not None and cached[0] == total and cached[1] is own:
             return cached[2]
         limit = aiohttp.ClientTimeout(
-            total=total if own.total is None else min(total, own.total),
+            total=own.total if total is None else min(total, own.total or total),
             connect=own.connect,
             sock_read=own.sock_read,
             sock_connect=own.sock_connect,
@@ -409,3 +436,48 @@ def _short(exc: VPSOrgError) -> str:
     if isinstance(exc, APIError):
         return str(exc.status)
     return type(exc).__name__
+
+
+class StrayAnswerError(ResponseDecodeError):
+    """An answer about another server than the one asked for: it belongs to another request.
+
+    A stray answer waiting on an idle kept-alive connection is handed to the next request sent
+    on it, and every later answer there shifts by one. The connection is dropped, and the
+    request is retried like one whose answer was lost (only idempotent rows echo an id).
+
+    Attributes:
+        expected: the id the request named.
+        answered: the id the answer carried.
+    """
+
+    def __init__(
+        self, *, expected: Any, answered: Any, method: str, path: str, status: int
+    ) -> None:
+        self.expected = expected
+        self.answered = answered
+        super().__init__(
+            f"the answer is about server {answered!r}, not the requested {expected!r}; "
+            "it belongs to another request (the connection was dropped)",
+            method=method, path=path, status=status,
+        )  # fmt: skip
+
+
+def _check_echo(row: Endpoint, path: str, echo_id: str, expected: int, result: Any) -> None:
+    """Raise ``StrayAnswerError`` unless ``result`` repeats ``expected`` at ``echo_id``."""
+    answered = operator.attrgetter(echo_id)(result)
+    if answered != expected:
+        raise StrayAnswerError(
+            expected=expected, answered=answered, method=row.method, path=path, status=row.success
+        )
+
+
+def _drop_connection(resp: aiohttp.ClientResponse) -> None:
+    """Close the connection that carried ``resp`` so that the pool never hands it out again.
+
+    aiohttp returns a connection to its pool as soon as the body is read, so closing the
+    response is not enough: the protocol it kept is closed too (the pool discards closed ones).
+    """
+    resp.close()
+    protocol = getattr(resp, "_protocol", None)
+    if protocol is not None:
+        protocol.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from ._errors import ValidationError
+from ._status import ServerStatus
 
 #: A server name: letters, digits and hyphens (the API document's rule), 1-64 characters.
 NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?")
@@ -46,12 +48,18 @@ def check_hostname(param: str, value: Any) -> None:
         )
 
 
-def check_id(param: str, value: Any) -> None:
-    """A positive integer id (``bool`` is refused although it is an ``int``)."""
+def check_id(param: str, value: Any) -> int:
+    """A positive integer id (``bool`` is refused although it is an ``int``); returns a plain int.
+
+    An ``int`` subclass is reduced to its value with ``int.__int__``: its own ``__int__``,
+    ``__format__`` or comparisons never reach a path or a query.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(param, f"must be a positive integer, got {type(value).__name__}")
-    if value <= 0:
-        raise ValidationError(param, f"must be a positive integer, got {value}")
+    number = int.__int__(value)
+    if number <= 0:
+        raise ValidationError(param, f"must be a positive integer, got {number}")
+    return number
 
 
 def check_bool(param: str, value: Any) -> None:
@@ -77,9 +85,41 @@ def check_optional_str(param: str, value: Any) -> None:
         raise ValidationError(param, "must be a non-empty string or None")
 
 
-def check_timeout(param: str, value: Any) -> None:
-    """None, or a positive number of seconds."""
+def check_timeout(param: str, value: Any) -> float | None:
+    """None, or a positive number of seconds (NaN refused); returns it.
+
+    ``math.inf`` means no deadline; an int too large for a float is returned as ``math.inf``.
+    """
     if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(param, f"must be a positive number of seconds or None, got {value!r}")
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int beyond float range: longer than any deadline
+        return math.inf
+    if not seconds > 0:  # also refuses NaN
+        raise ValidationError(param, f"must be a positive number of seconds or None, got {value!r}")
+    return value  # as given: an int stays an int in messages
+
+
+def check_status(param: str, value: Any) -> str:
+    """One of the statuses the API documents (``ServerStatus``), exactly; returns its value.
+
+    A near miss such as ``"ACTIVE"`` or a typo would match no server and silently list nothing,
+    or wait forever, so it is refused. (Answers from the API still keep statuses unknown here.)
+    """
+    if isinstance(value, str) and value in ServerStatus._value2member_map_:
+        return str(ServerStatus(value).value)
+    known = ", ".join(repr(s.value) for s in ServerStatus)
+    raise ValidationError(param, f"must be one of {known} (got {value!r})")
+
+
+def check_user_agent(param: str, value: Any) -> None:
+    """A non-empty header value of printable ASCII: no CR, LF or other control characters."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(param, "must be a non-empty string")
+    if not (value.isascii() and value.isprintable()):
+        raise ValidationError(
+            param, "must be printable ASCII: no CR, LF or other control characters"
+        )

@@ -144,10 +144,11 @@ def test_ctrl_c_cancels_and_reports(vpsorg: Vpsorg, sim: ThreadedSimulator) -> N
     result = vpsorg("--poll-interval", "0.05", "fleet", "stop", "--all", "--wait", "--yes")
     assert time.monotonic() - started < 4  # did not wait for the 5 s stops
     assert result.exit_code == 130
-    assert "stop: 1 ok (1 already stopped), 0 failed, 3 not finished (interrupted) of 4" in (
-        result.stdout
-    )
-    assert f"not finished: {ids[0]}, {ids[1]}, {ids[2]}." in result.stderr
+    assert (
+        "stop: 1 ok (1 already stopped), 0 failed, "
+        "3 not finished (interrupted: 3 requested, not yet confirmed) of 4"
+    ) in result.stdout
+    assert f"requested, not yet confirmed: {ids[0]}, {ids[1]}, {ids[2]}." in result.stderr
     assert "interrupted: in-flight requests were cancelled" in result.stderr
     assert "Traceback" not in result.stderr
     gc.collect()  # an unclosed client would warn now, and warnings are errors

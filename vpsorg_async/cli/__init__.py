@@ -13,10 +13,11 @@ Conventions every command follows:
 
 * stdout carries the result only: a table, or JSON with ``--output json``. Colour codes only ever
   go to a terminal. Progress and errors go to stderr: a live bar when stderr is a terminal, a
-  plain line about once a second otherwise, nothing with ``--quiet``.
+  plain line about once a second otherwise. ``--quiet`` leaves only the result and errors: no
+  progress and none of the library's retry warnings.
 * Exit codes: 0 all done; 1 the API said no, a wait failed, or some servers of a fleet failed;
   2 usage errors (click's own, a missing token, input the client refuses before sending);
-  130 Ctrl-C, after in-flight work is cancelled and what had been done is printed.
+  130 Ctrl-C, 143 SIGTERM: either one cancels in-flight work, then prints what had been done.
 * Errors are one line on stderr (``error: server 12345 not found (404)``); ``--debug`` shows the
   traceback instead. The API token is never printed.
 """

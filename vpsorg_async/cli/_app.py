@@ -25,7 +25,8 @@ class VpsorgGroup(click.Group):
     """A group whose commands never end in a traceback (unless ``--debug``).
 
     Every library error becomes ``error: <one line>`` on stderr with exit code 1 (2 for input
-    refused before sending); Ctrl-C outside a running command becomes exit code 130.
+    refused before sending); Ctrl-C outside a running command becomes exit code 130. (SIGTERM
+    while a command runs is :func:`~._runtime.run`'s: exit code 143.)
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -64,7 +65,12 @@ class VpsorgGroup(click.Group):
     "--verbose", "-v", is_flag=True, help="Show every request (method, path, status, time)."
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars or spinners on stderr.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Only the result and errors: no progress, spinners or retry warnings on stderr.",
+)
 @click.option(
     "--poll-interval",
     type=click.FloatRange(min=0.001),
@@ -93,7 +99,8 @@ def cli(
       vpsorg servers list
       vpsorg fleet stop --status active --wait --yes
 
-    Exit codes: 0 done, 1 the API said no or some servers failed, 2 usage error, 130 Ctrl-C.
+    Exit codes: 0 done, 1 the API said no or some servers failed, 2 usage error, 130 Ctrl-C,
+    143 SIGTERM (after Ctrl-C or SIGTERM, what had been done is printed).
     """
     ctx.obj = Settings(
         token=token,
@@ -103,7 +110,7 @@ def cli(
         quiet=quiet,
         poll_interval=poll_interval,
     )
-    ctx.with_resource(request_logging(verbose=verbose))
+    ctx.with_resource(request_logging(verbose=verbose, quiet=quiet))
 
 
 def _register() -> None:

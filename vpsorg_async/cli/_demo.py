@@ -7,8 +7,6 @@ they run, so the other commands never pay for it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -21,7 +19,7 @@ from .._outcome import FleetResult
 from ._describe import EXIT_FAILED
 from ._output import err_console, new_table, out_console
 from ._progress import FleetProgress, progress_mode
-from ._runtime import Settings, pass_settings, run
+from ._runtime import Settings, pass_settings, run, sigterm_cancels
 
 if TYPE_CHECKING:
     from .._client import Client
@@ -74,7 +72,7 @@ def simulate(
     """Run the VPS.org API simulator until Ctrl-C (loopback only by default).
 
     The first line printed is `url=<base URL> token=<token>`: point --base-url and --token (or
-    VPSORG_BASE_URL and VPSORG_API_TOKEN) at them. Ctrl-C stops it with exit code 0.
+    VPSORG_BASE_URL and VPSORG_API_TOKEN) at them. Ctrl-C or SIGTERM stops it with exit code 0.
     """
 
     async def main() -> None:
@@ -82,18 +80,17 @@ def simulate(
 
         task = asyncio.current_task()
         assert task is not None
-        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        await serve(
-            host=host,
-            port=port,
-            token=token,
-            servers=servers,
-            seed=seed,
-            page_size=page_size,
-            balance=balance,
-            delays=Delays().scaled(delay_scale),
-        )
+        with sigterm_cancels(task):
+            await serve(
+                host=host,
+                port=port,
+                token=token,
+                servers=servers,
+                seed=seed,
+                page_size=page_size,
+                balance=balance,
+                delays=Delays().scaled(delay_scale),
+            )
 
     try:
         asyncio.run(main())

@@ -25,7 +25,15 @@ from .._errors import (
     WaiterError,
 )
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "describe", "exit_code_for"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
+    "describe",
+    "exit_code_for",
+]
 
 #: Everything asked for was done.
 EXIT_OK = 0
@@ -35,6 +43,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 #: Ctrl-C: 128 + SIGINT, as shells report it.
 EXIT_INTERRUPTED = 130
+#: SIGTERM (``kill``, a service manager, a CI runner's cancel): 128 + SIGTERM, as shells report it.
+EXIT_TERMINATED = 143
 
 _SERVER_PATH = re.compile(r"/servers/(?P<id>\d+)/(?:(?P<action>start|stop|reboot)/)?$")
 _HTML_TITLE = re.compile(r"<title>(?P<title>.*?)</title>", re.IGNORECASE | re.DOTALL)

@@ -25,12 +25,19 @@ from ._progress import FleetProgress, progress_mode
 from ._runtime import CONFIRM_THRESHOLD, Settings, ask, pass_settings, run
 from ._servers import STATUS_CHOICE
 
-__all__ = ["fleet", "print_fleet_report"]
+__all__ = ["fleet", "print_fleet_report", "unfinished_stage"]
 
 #: How many servers the "what it will touch" preview names before "... and N more".
 PREVIEW = 8
 #: What each operation does, in the words of a question and of a summary.
 VERBS = {"start": "Start", "stop": "Stop", "reboot": "Reboot", "delete": "Permanently delete"}
+#: How far a server cut short by Ctrl-C or SIGTERM had come (``FleetAbortedError.stage``): the API
+#: accepted its request; its request was in flight; nothing was sent for it.
+STAGE_WORDS = {
+    "waiting": "requested, not yet confirmed",
+    "requesting": "request in flight, answer unknown",
+    "queued": "not requested",
+}
 
 
 @attrs.frozen
@@ -178,9 +185,18 @@ async def _select(
     return Selection(list(known), known)
 
 
-def _cancelled(outcome: Outcome[Any]) -> bool:
+def unfinished_stage(outcome: Outcome[Any] | None) -> str | None:
+    """How far an input that Ctrl-C or SIGTERM cut short had come; None when it had finished.
+
+    The stage is the cancelled outcome's :attr:`FleetAbortedError.stage` (which the JSON output's
+    ``error`` names too); an input without an outcome was never picked up: ``queued``.
+    """
+    if outcome is None:
+        return "queued"
     error = outcome.error
-    return isinstance(error, FleetAbortedError) and error.reason == "cancelled"
+    if isinstance(error, FleetAbortedError) and error.reason == "cancelled":
+        return error.stage
+    return None
 
 
 def outcome_data(
@@ -209,15 +225,16 @@ def print_fleet_report(
 ) -> None:
     """The failures (a table, or every outcome as JSON) and a one-line summary.
 
-    After Ctrl-C the servers that were not finished are listed by id, not as failures: running
-    the same command again finishes them.
+    After Ctrl-C or SIGTERM the servers that were not finished are not failures: the summary
+    counts them by how far they had come (the stage that the JSON's ``error`` names too), and
+    stderr lists their ids by stage. Running the same command again finishes them.
     """
     keys, known = selection.ids, selection.known
     outcomes = [result.outcomes[k] for k in keys if k in result.outcomes]
     if output == "json":
         emit_json([outcome_data(o, known) for o in outcomes])
-    unfinished = [k for k in keys if k not in result.outcomes or _cancelled(result.outcomes[k])]
-    failed = [o for o in outcomes if not o.ok and not _cancelled(o)]
+    unfinished = _unfinished_by_stage(result, keys)
+    failed = [o for o in outcomes if not o.ok and unfinished_stage(o) is None]
     ok = [o for o in outcomes if o.ok]
     already = sum(1 for o in ok if o.already)
     console = out_console() if output != "json" else err_console()
@@ -232,13 +249,40 @@ def print_fleet_report(
         line += f" ({already} already {_state_word(result.operation)})"
     line += f", {len(failed)} failed"
     if interrupted:
-        line += f", {len(unfinished)} not finished (interrupted)"
+        line += f", {_unfinished_counts(unfinished)}"
     line += f" of {result.total} in {elapsed:.1f} s"
-    console.print(line, markup=False, highlight=False)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
     if interrupted and unfinished:
-        ids = ", ".join(str(k) for k in unfinished[:20])
-        more = "" if len(unfinished) <= 20 else f", ... ({len(unfinished)} in all)"
-        click.echo(f"not finished: {ids}{more}. Run the same command again to finish.", err=True)
+        for stage, ids in unfinished.items():
+            click.echo(f"{_stage_words(stage)}: {_id_list(ids)}.", err=True)
+        click.echo("Run the same command again to finish.", err=True)
+
+
+def _unfinished_by_stage(result: FleetResult[Any], keys: list[Any]) -> dict[str, list[Any]]:
+    """The unfinished inputs by stage, in :data:`STAGE_WORDS` order; no empty stage."""
+    by_stage: dict[str, list[Any]] = {stage: [] for stage in STAGE_WORDS}
+    for key in keys:
+        stage = unfinished_stage(result.outcomes.get(key))
+        if stage is not None:
+            by_stage.setdefault(stage, []).append(key)
+    return {stage: ids for stage, ids in by_stage.items() if ids}
+
+
+def _unfinished_counts(unfinished: dict[str, list[Any]]) -> str:
+    """``3 not finished (interrupted: 2 requested, not yet confirmed; 1 not requested)``."""
+    total = sum(map(len, unfinished.values()))
+    stages = "; ".join(f"{len(ids)} {_stage_words(stage)}" for stage, ids in unfinished.items())
+    return f"{total} not finished (interrupted{': ' + stages if stages else ''})"
+
+
+def _stage_words(stage: str) -> str:
+    return STAGE_WORDS.get(stage, f"stage {stage}")
+
+
+def _id_list(keys: list[Any]) -> str:
+    """The first 20 ids, then how many there are in all."""
+    ids = ", ".join(str(k) for k in keys[:20])
+    return ids if len(keys) <= 20 else f"{ids}, ... ({len(keys)} in all)"
 
 
 def _state_word(operation: str) -> str:

@@ -3,8 +3,9 @@
 ``run`` is the one place a command enters asyncio. Ctrl-C there is handled the asyncio way: in
 3.11 ``asyncio.run`` answers SIGINT by cancelling the main task, lets it unwind (every
 ``async with Client()`` closes, a fleet cancels its in-flight requests), and only then raises
-``KeyboardInterrupt``. ``run`` turns that into exit code 130 after calling ``on_interrupt``, which
-prints what had been done.
+``KeyboardInterrupt``. SIGTERM gets the same treatment (:func:`sigterm_cancels`): it cancels the
+main task. ``run`` turns either into its exit code (130 for Ctrl-C, 143 for SIGTERM) after calling
+``on_interrupt``, which prints what had been done.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -23,7 +25,7 @@ import click
 from .. import _policy as policy
 from .._errors import ConfigurationError
 from .._poll import DEFAULT_POLL_INTERVAL
-from ._describe import EXIT_INTERRUPTED
+from ._describe import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 if TYPE_CHECKING:
     from .._client import Client
@@ -31,18 +33,20 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIRM_THRESHOLD",
     "Settings",
+    "Termination",
     "ask",
     "interactive",
     "pass_settings",
     "request_logging",
     "run",
+    "sigterm_cancels",
 ]
 
 T = TypeVar("T")
 
 #: Fleet start/stop/reboot ask before touching more servers than this (delete always asks).
 CONFIRM_THRESHOLD = 10
-#: The library's logger: one DEBUG line per request attempt, one WARNING per retry.
+#: The library's logger: one DEBUG line per request attempt, a WARNING for retries.
 LOGGER = "vpsorg_async"
 
 
@@ -107,15 +111,68 @@ def ask(question: str, *, yes: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
-def run(main: Coroutine[Any, Any, T], *, on_interrupt: Callable[[], None] | None = None) -> T:
-    """Run ``main`` in a fresh event loop; on Ctrl-C call ``on_interrupt`` and exit with 130."""
+@attrs.define
+class Termination:
+    """Whether SIGTERM arrived while :func:`sigterm_cancels` was in force."""
+
+    received: bool = False
+
+
+@contextlib.contextmanager
+def sigterm_cancels(task: asyncio.Task[Any]) -> Iterator[Termination]:
+    """While inside, SIGTERM cancels ``task``, as ``asyncio.run`` does on Ctrl-C; then restore.
+
+    The handler goes through ``loop.add_signal_handler``, so it runs on the event loop, between
+    two steps of the task, never in the middle of one. On the way out the handler that was
+    there before (usually the default: terminate) is put back. Where the loop cannot take signal
+    handlers (Windows, a thread other than the main one) nothing changes. Only the first SIGTERM
+    cancels: the task then closes its clients, and a second cancel would interrupt that.
+    """
+    loop = task.get_loop()
+    termination = Termination()
+
+    def terminate() -> None:
+        if not termination.received:  # a second SIGTERM must not cut the unwinding short
+            termination.received = True
+            task.cancel()
+
+    previous = signal.getsignal(signal.SIGTERM)
     try:
-        return asyncio.run(main)
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not on POSIX main
+        yield termination
+        return
+    try:
+        yield termination
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)  # leaves SIG_DFL; put back what was there
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def run(main: Coroutine[Any, Any, T], *, on_interrupt: Callable[[], None] | None = None) -> T:
+    """Run ``main`` in a fresh event loop; on Ctrl-C or SIGTERM call ``on_interrupt`` and exit.
+
+    The exit code is 130 after Ctrl-C, 143 after SIGTERM: what a shell reports for a process the
+    signal killed, so that scripts and service managers read it the same way.
+    """
+    termination = Termination()
+
+    async def guarded() -> T:
+        nonlocal termination
+        task = asyncio.current_task()
+        assert task is not None
+        with sigterm_cancels(task) as termination:
+            return await main
+
+    try:
+        return asyncio.run(guarded())
     except (KeyboardInterrupt, asyncio.CancelledError):
         if on_interrupt is not None:
             on_interrupt()
-        click.echo("interrupted: in-flight requests were cancelled", err=True)
-        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        what = "terminated" if termination.received else "interrupted"
+        click.echo(f"{what}: in-flight requests were cancelled", err=True)
+        code = EXIT_TERMINATED if termination.received else EXIT_INTERRUPTED
+        raise click.exceptions.Exit(code) from None
 
 
 class _StderrHandler(logging.Handler):
@@ -142,13 +199,18 @@ class _StderrHandler(logging.Handler):
 
 
 @contextlib.contextmanager
-def request_logging(*, verbose: bool) -> Iterator[None]:
-    """Show the library's retries (always) and every request (``verbose``) on stderr."""
+def request_logging(*, verbose: bool, quiet: bool = False) -> Iterator[None]:
+    """Show the library's log on stderr: every request with ``verbose``, else its warnings.
+
+    ``quiet`` keeps only errors (``--verbose`` wins when both are given: it was asked for). The
+    logger stops propagating meanwhile, so each line is shown once, by this handler.
+    """
     logger = logging.getLogger(LOGGER)
-    handler = _StderrHandler(logging.DEBUG if verbose else logging.WARNING)
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    handler = _StderrHandler(level)
     old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
-    logger.setLevel(handler.level)
+    logger.setLevel(level)
     logger.propagate = False
     try:
         yield

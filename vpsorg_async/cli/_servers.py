@@ -82,7 +82,11 @@ def get(settings: Settings, server_id: int, output: str) -> None:
 
 
 @servers.command("create")
-@click.option("--name", required=True, help="Letters, digits and hyphens; unique in your account.")
+@click.option(
+    "--name",
+    required=True,
+    help="Letters, digits and hyphens (the API lets two servers share a name).",
+)
 @click.option("--plan-id", required=True, type=click.IntRange(min=1), help="The plan's id.")
 @click.option("--os-id", required=True, type=click.IntRange(min=1), help="The OS image's id.")
 @click.option("--location", required=True, metavar="CODE", help="Datacenter code, e.g. us-west.")
@@ -108,7 +112,11 @@ def create(
 ) -> None:
     """Create (deploy) a server; --wait until it is active.
 
-    A create whose answer is lost is never sent twice: the server is looked up by its name.
+    A create whose answer is lost is never sent twice; the command looks for the server it may
+    have made instead (reconcile). It adopts only a server this request could have created: same
+    name, plan, OS and location, and not there before the request was sent. When it cannot tell
+    which (or whether one) is new, it fails with exit code 1 and lists the candidates: check
+    them with `vpsorg servers list` before creating again.
     """
 
     async def main() -> tuple[Server, str | None]:
