@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from . import _policy as policy
 from ._models import (
     ActionResult,
     CreatedServer,
@@ -42,6 +43,9 @@ class Endpoint:
         idempotent: True when repeating the request cannot do harm, so it may be retried even after
             it may have reached the server. False (create) is retried only where the server
             provably did not act on it: a 429, or a connection that never opened.
+        max_body: the largest success body read, in bytes: ``ANSWER_BYTES`` for one server's
+            answer, ``MAX_RESPONSE_BYTES`` for a list page. Error bodies have their own cap
+            (``ERROR_BODY_BYTES``), and the client's ``max_response_bytes`` caps both.
     """
 
     name: str
@@ -53,6 +57,7 @@ class Endpoint:
     response: type[Any] | None
     success: int
     idempotent: bool
+    max_body: int = policy.ANSWER_BYTES
 
     @property
     def body_fields(self) -> tuple[str, ...]:
@@ -93,6 +98,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerList,
                 200,
                 True,
+                max_body=policy.MAX_RESPONSE_BYTES,
             ),
             Endpoint(
                 "create_server",
