@@ -165,6 +165,8 @@ _NOT_AN_OBJECT = {
 #: its slot). Measured on CPython 3.11, rounded up; see ``_parse_cost``.
 _CONTAINER_COST = 256
 _ITEM_COST = 64
+#: The parser's own allocations, whatever the body (its key memo, a few buffers).
+_PARSER_COST = 64 * 1024
 #: No body this small can cost more than the budget, whatever its shape (see ``_parse_cost``).
 _ALWAYS_AFFORDABLE = policy.PARSE_BUDGET_BYTES // (_CONTAINER_COST + _ITEM_COST)
 
@@ -179,7 +181,8 @@ def _parse_cost(body: bytes) -> int:
     width = 1 if body.isascii() else 4
     containers = body.count(b"{") + body.count(b"[")
     items = body.count(b",") + body.count(b":")
-    return len(body) * (1 + 2 * width) + containers * _CONTAINER_COST + items * _ITEM_COST
+    structure = containers * _CONTAINER_COST + items * _ITEM_COST
+    return _PARSER_COST + len(body) * (1 + 2 * width) + structure
 
 
 def load_json(
