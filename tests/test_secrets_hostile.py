@@ -112,6 +112,7 @@ def test_the_leak_check_sees_every_form() -> None:
 
 # --- the hostile server ---------------------------------------------------------------------------
 
+
 #: The detail example, as text, with the token planted as a field value of the wrong type.
 def _detail_with(**fields: Any) -> str:
     return json.dumps({**deepcopy(DETAIL_RESPONSE), **fields})
@@ -187,7 +188,8 @@ async def test_redaction_keeps_what_is_not_the_token(echoing: str) -> None:
         assert isinstance(error, BadRequestError)
         assert error.field_errors == {"name": ["echo ***"], "***": ["bad"]}
         error = await failure(client.get_server(5))
-        assert isinstance(error, APIError) and error.request_id == "req-***"
+        assert isinstance(error, APIError)
+        assert error.request_id == "req-***"
         error = await failure(client.get_server(11))
         assert "expected int, got str @ ServerDetail.id" in str(error)
         error = await failure(client.get_server(13))
@@ -235,16 +237,19 @@ async def test_a_parser_error_quoting_the_token_never_shows_it(
     assert type(error) is TransportError
     assert "ClientResponseError" in str(error) or "Payload" in str(error)
     # aiohttp's exception carries the request's headers: it is neither cause nor context
-    assert error.__cause__ is None and error.__context__ is None
+    assert error.__cause__ is None
+    assert error.__context__ is None
     assert_no_leak(error)
 
 
 async def test_a_connect_failure_names_its_cause(unused_tcp_port: int) -> None:
     async with Client(TOKEN, base_url=f"http://127.0.0.1:{unused_tcp_port}/api/v1") as client:
         error = await failure(client.get_server(1, timeout=5))
-    assert isinstance(error, TransportError) and not error.sent
+    assert isinstance(error, TransportError)
+    assert not error.sent
     assert "cannot connect: ClientConnectorError: Cannot connect to host 127.0.0.1" in str(error)
-    assert error.__cause__ is None and error.__context__ is None
+    assert error.__cause__ is None
+    assert error.__context__ is None
     assert_no_leak(error)
 
 
@@ -277,14 +282,16 @@ def test_a_huge_detail_gives_a_short_message_and_keeps_the_data() -> None:
     assert len(str(error)) <= policy.MESSAGE_CHARS
     assert len(repr(error)) <= policy.MESSAGE_CHARS + len("BadRequestError('')")
     kept, more = message_parts(str(error))
-    assert full.startswith(kept) and len(kept) + more == len(full)
+    assert full.startswith(kept)
+    assert len(kept) + more == len(full)
 
 
 def test_an_error_body_over_its_cap_is_not_parsed() -> None:
     body = json.dumps({"detail": "d" * policy.ERROR_BODY_BYTES}).encode()
     error = error_from_response(status=400, method="POST", path="/servers/", headers={}, body=body)
     assert error.detail is not None
-    assert error.detail.startswith('{"detail": "ddd') and error.detail.endswith("...")
+    assert error.detail.startswith('{"detail": "ddd')
+    assert error.detail.endswith("...")
 
 
 async def test_an_8_mib_detail_gives_a_short_message(mocked: aioresponses) -> None:
@@ -312,7 +319,7 @@ async def test_an_8_mib_detail_gives_a_short_message(mocked: aioresponses) -> No
 def test_every_error_message_is_bounded(make: Callable[[str], VPSOrgError]) -> None:
     error = make("z" * 1_000_000)
     assert len(str(error)) <= policy.MESSAGE_CHARS
-    kept, more = message_parts(str(error))
+    _kept, more = message_parts(str(error))
     assert more > 990_000
     assert len(repr(error)) <= policy.MESSAGE_CHARS + 50
     assert "short" in str(make("short"))
@@ -364,7 +371,8 @@ async def test_an_endless_error_body_is_cut_not_read(serve: Serve) -> None:
     async with Client(TOKEN, base_url=base, max_retries=0) as client:
         error = await failure(client.get_server(1, timeout=10))
     assert isinstance(error, BadRequestError)  # the status still says what went wrong
-    assert error.detail is not None and error.detail.startswith('{"detail": "eee')
+    assert error.detail is not None
+    assert error.detail.startswith('{"detail": "eee')
     assert len(error.detail) < 1000
 
 
@@ -415,7 +423,9 @@ def test_a_body_that_is_not_an_object_is_refused_before_parsing(
         raise AssertionError("parsed")
 
     monkeypatch.setattr(json, "loads", never)
-    with pytest.raises(ResponseDecodeError, match="expected a JSON object for ServerList|not JSON"):
+    with pytest.raises(
+        ResponseDecodeError, match=r"expected a JSON object for ServerList|not JSON"
+    ):
         load_json(body, ServerList, secret=TOKEN)
 
 

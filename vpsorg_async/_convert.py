@@ -132,7 +132,7 @@ def _problem(data: Any, cls: type[Any]) -> str:
         return f"expected a JSON object for {cls.__name__}, got {type(data).__name__}"
     try:
         _detailed.structure(data, cls)
-    except Exception as exc:  # noqa: BLE001 - whatever it is, it is described, never chained
+    except Exception as exc:  # whatever it is, it is described, never chained
         return f"unexpected body: {_describe(exc, cls)}"
     return f"unexpected body for {cls.__name__}"  # pragma: no cover - the twins agree
 
@@ -145,7 +145,7 @@ def decode(data: Any, cls: type[T], *, method: str = "", path: str = "", status:
     """
     try:
         return converter.structure(data, cls)
-    except Exception:  # noqa: BLE001 - any failure is the body's; described below
+    except Exception:  # any failure is the body's: described below, outside this block
         problem = _problem(data, cls)
     raise ResponseDecodeError(problem, method=method, path=path, status=status)
 
@@ -199,11 +199,14 @@ def load_json(
     Fails before parsing when the body is not a JSON object (every model is one), or when its
     parse could take more than ``PARSE_BUDGET_BYTES`` of memory. Errors chain nothing.
     """
-    start = _START.match(body).group(1)  # type: ignore[union-attr]  # the pattern always matches
+    match = _START.match(body)
+    start = match.group(1) if match else b""
     if start != b"{":
         kind = _NOT_AN_OBJECT.get(start)
-        problem = f"expected a JSON object for {cls.__name__}, got {kind}" if kind else (
-            "body is not JSON"
+        problem = (
+            f"expected a JSON object for {cls.__name__}, got {kind}"
+            if kind
+            else ("body is not JSON")
         )
     elif len(body) > _ALWAYS_AFFORDABLE and _parse_cost(body) > policy.PARSE_BUDGET_BYTES:
         problem = (

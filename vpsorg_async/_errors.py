@@ -407,9 +407,7 @@ def _small_json(body: bytes) -> Any:
         return None
 
 
-def _detail_and_fields(
-    body: bytes, secret: str | None
-) -> tuple[str | None, dict[str, list[str]]]:
+def _detail_and_fields(body: bytes, secret: str | None) -> tuple[str | None, dict[str, list[str]]]:
     """Read DRF's ``{"detail": ...}`` or ``{"field": ["msg", ...]}``; anything else is an excerpt.
 
     Every text is redacted after JSON decoding, so an escaped echo of the token is caught too.
@@ -455,7 +453,9 @@ def error_from_response(
     parsed: only an excerpt of it is quoted.
     """
     detail, fields = _detail_and_fields(body, secret)
-    request_id = next((redact(headers[h], secret) for h in REQUEST_ID_HEADERS if h in headers), None)
+    request_id = next(
+        (redact(headers[h], secret) for h in REQUEST_ID_HEADERS if h in headers), None
+    )
     kwargs: dict[str, Any] = {
         "status": status,
         "method": method,
