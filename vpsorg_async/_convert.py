@@ -167,8 +167,6 @@ _CONTAINER_COST = 256
 _ITEM_COST = 64
 #: The parser's own allocations, whatever the body (its key memo, a few buffers).
 _PARSER_COST = 64 * 1024
-#: No body this small can cost more than the budget, whatever its shape (see ``_parse_cost``).
-_ALWAYS_AFFORDABLE = policy.PARSE_BUDGET_BYTES // (_CONTAINER_COST + _ITEM_COST)
 
 
 def _parse_cost(body: bytes) -> int:
@@ -183,6 +181,12 @@ def _parse_cost(body: bytes) -> int:
     items = body.count(b",") + body.count(b":")
     structure = containers * _CONTAINER_COST + items * _ITEM_COST
     return _PARSER_COST + len(body) * (1 + 2 * width) + structure
+
+
+#: A body this small is within the budget whatever its shape: ``_parse_cost`` need not look.
+_ALWAYS_AFFORDABLE = (policy.PARSE_BUDGET_BYTES - _PARSER_COST) // (
+    1 + 2 * 4 + _CONTAINER_COST + _ITEM_COST
+)
 
 
 def load_json(

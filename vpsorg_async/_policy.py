@@ -35,6 +35,9 @@ ERROR_BODY_BYTES = 64 * 1024
 PARSE_BUDGET_BYTES = 192 * 1024 * 1024
 #: Longest ``str()`` of an error; the full data stays on its attributes (``detail``, ...).
 MESSAGE_CHARS = 2000
+#: How much of aiohttp's message a connection error quotes: a TLS verification failure, the
+#: longest usual one, is about 200 characters.
+WIRE_MESSAGE_CHARS = 400
 #: An attempt's timeout is rounded up to this many seconds so that calls can share one aiohttp
 #: ClientTimeout; a deadline may therefore pass by at most this much.
 TIMEOUT_GRAIN = 0.01

@@ -445,7 +445,8 @@ def _summary(exc: aiohttp.ClientError, secret: str) -> str:
     """
     text = exc.message if isinstance(exc, aiohttp.ClientResponseError) else str(exc)
     first = str(text).split("\n", 1)[0].rstrip(": ")
-    return f"{type(exc).__name__}: {excerpt(redact(first, secret))}".rstrip(": ")
+    shown = excerpt(redact(first, secret), policy.WIRE_MESSAGE_CHARS)
+    return f"{type(exc).__name__}: {shown}".rstrip(": ")
 
 
 def _short(exc: VPSOrgError) -> str:
