@@ -3,10 +3,17 @@
 Decoding is on every call's hot path, so the converter that runs is built with
 ``detailed_validation=False`` (plain generated code). Only when it fails do we decode again with a
 detailed twin, to name the exact field in the :class:`ResponseDecodeError`.
+
+A decode error names the field, the type expected and the JSON type received, never the value
+received (a server may echo the token anywhere), and chains no cattrs or json exception (they
+quote values). ``load_json`` refuses a body before parsing when it is not an object or when
+parsing it could take more memory than ``PARSE_BUDGET_BYTES``.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -14,10 +21,11 @@ import attrs
 import cattrs
 from cattrs.errors import BaseValidationError
 
-from ._errors import ResponseDecodeError
+from . import _policy as policy
+from ._errors import ResponseDecodeError, body_excerpt
 from ._models import ResourceUsage, Server, ServerStatus
 
-__all__ = ["decode", "encode_body"]
+__all__ = ["decode", "encode_body", "load_json"]
 
 T = TypeVar("T")
 
@@ -33,7 +41,7 @@ def _strict(kind: type[Any], *accepted: type[Any]) -> Any:
     def hook(value: Any, _: Any) -> Any:
         if type(value) in ok:
             return value
-        raise _WrongType(f"expected {kind.__name__}, got {type(value).__name__} {value!r:.40}")
+        raise _WrongType(f"expected {kind.__name__}, got {type(value).__name__}")
 
     return hook
 
@@ -102,34 +110,121 @@ converter = _make(detailed=False)
 _detailed = _make(detailed=True)
 
 
+def _say(exc: BaseException, kind: type[Any] | None) -> str:
+    """cattrs' words for one field's failure, minus the value received (``cattrs.v`` quotes it)."""
+    if isinstance(exc, _WrongType):
+        return str(exc)  # our own hooks' words: the expected and the received type
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    expected = f", expected {getattr(kind, '__name__', kind)}" if kind is not None else ""
+    return f"invalid value ({type(exc).__name__}){expected}"
+
+
 def _describe(exc: BaseException, cls: type[Any]) -> str:
     if isinstance(exc, BaseValidationError):
-        messages = cattrs.transform_error(exc, path=cls.__name__)
-        return "; ".join(messages)
-    return f"{cls.__name__}: {exc}"
+        return "; ".join(cattrs.transform_error(exc, path=cls.__name__, format_exception=_say))
+    return f"{cls.__name__}: {_say(exc, None)}"
+
+
+def _problem(data: Any, cls: type[Any]) -> str:
+    """Why ``data`` is not a ``cls``, field by field (the detailed twin names the fields)."""
+    if not isinstance(data, dict):
+        return f"expected a JSON object for {cls.__name__}, got {type(data).__name__}"
+    try:
+        _detailed.structure(data, cls)
+    except Exception as exc:  # whatever it is, it is described, never chained
+        return f"unexpected body: {_describe(exc, cls)}"
+    return f"unexpected body for {cls.__name__}"  # pragma: no cover - the twins agree
 
 
 def decode(data: Any, cls: type[T], *, method: str = "", path: str = "", status: int = 0) -> T:
-    """Turn decoded JSON into ``cls``; any mismatch becomes a ResponseDecodeError naming the field."""
+    """Turn decoded JSON into ``cls``; any mismatch becomes a ResponseDecodeError naming the field.
+
+    The error is raised outside the ``except`` block, so that not even its ``__context__`` holds
+    the cattrs exception (which quotes the value received).
+    """
     try:
         return converter.structure(data, cls)
-    except Exception:
-        if not isinstance(data, dict):
-            raise ResponseDecodeError(
-                f"expected a JSON object for {cls.__name__}, got {type(data).__name__}",
-                method=method,
-                path=path,
-                status=status,
-            ) from None
+    except Exception:  # any failure is the body's: described below, outside this block
+        problem = _problem(data, cls)
+    raise ResponseDecodeError(problem, method=method, path=path, status=status)
+
+
+#: Every model is a JSON object: what a body's first non-blank byte says it is instead.
+_START = re.compile(rb"\s*(\S?)")
+_NOT_AN_OBJECT = {
+    b"[": "an array",
+    b'"': "a string",
+    b"t": "true",
+    b"f": "false",
+    b"n": "null",
+    **{bytes([c]): "a number" for c in b"-0123456789"},
+}
+#: What ``json.loads`` may spend per container (``{``/``[``: a dict with a few keys is 184-360
+#: bytes, an empty one 64) and per item (``,``/``:``: a value or a dict entry, 32-64 bytes, plus
+#: its slot). Measured on CPython 3.11, rounded up; see ``_parse_cost``.
+_CONTAINER_COST = 256
+_ITEM_COST = 64
+#: The parser's own allocations, whatever the body (its key memo, a few buffers).
+_PARSER_COST = 64 * 1024
+
+
+def _parse_cost(body: bytes) -> int:
+    """An upper estimate of the peak memory of ``json.loads(body)``, the body included.
+
+    The body, its decoded text (up to 4 bytes a character) and the strings parsed out of it,
+    plus a cost per container and per item, each counted in one fast pass. The worst shapes
+    (``[{},{},...]``, ``[{"":{}},...]``) cost 25-33 times their size; this says 80-110.
+    """
+    width = 1 if body.isascii() else 4
+    containers = body.count(b"{") + body.count(b"[")
+    items = body.count(b",") + body.count(b":")
+    structure = containers * _CONTAINER_COST + items * _ITEM_COST
+    return _PARSER_COST + len(body) * (1 + 2 * width) + structure
+
+
+#: A body this small is within the budget whatever its shape: ``_parse_cost`` need not look.
+_ALWAYS_AFFORDABLE = (policy.PARSE_BUDGET_BYTES - _PARSER_COST) // (
+    1 + 2 * 4 + _CONTAINER_COST + _ITEM_COST
+)
+
+
+def load_json(
+    body: bytes,
+    cls: type[Any],
+    *,
+    secret: str | None,
+    method: str = "",
+    path: str = "",
+    status: int = 0,
+) -> Any:
+    """The JSON of a success answer for ``cls``, or a ResponseDecodeError quoting it redacted.
+
+    Fails before parsing when the body is not a JSON object (every model is one), or when its
+    parse could take more than ``PARSE_BUDGET_BYTES`` of memory. Errors chain nothing.
+    """
+    match = _START.match(body)
+    start = match.group(1) if match else b""
+    if start != b"{":
+        kind = _NOT_AN_OBJECT.get(start)
+        problem = (
+            f"expected a JSON object for {cls.__name__}, got {kind}"
+            if kind
+            else ("body is not JSON")
+        )
+    elif len(body) > _ALWAYS_AFFORDABLE and _parse_cost(body) > policy.PARSE_BUDGET_BYTES:
+        problem = (
+            f"refused a body of {len(body)} bytes: parsing it could take more than "
+            f"{policy.PARSE_BUDGET_BYTES} bytes of memory"
+        )
+    else:
         try:
-            _detailed.structure(data, cls)
-        except Exception as exc:
-            raise ResponseDecodeError(
-                f"unexpected body: {_describe(exc, cls)}", method=method, path=path, status=status
-            ) from exc
-        raise ResponseDecodeError(  # pragma: no cover - the twins agree; kept so nothing escapes
-            f"unexpected body for {cls.__name__}", method=method, path=path, status=status
-        ) from None
+            return json.loads(body)
+        except (ValueError, RecursionError) as exc:  # ValueError covers UnicodeDecodeError
+            problem = f"body is not JSON ({type(exc).__name__})"
+    raise ResponseDecodeError(
+        f"{problem}: {body_excerpt(body, secret)!r}", method=method, path=path, status=status
+    )
 
 
 def encode_body(body: Any) -> dict[str, Any]:
