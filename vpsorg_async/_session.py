@@ -164,6 +164,10 @@ class Session:
         """The client-wide pacer (fleets read its pace)."""
         return self._limiter
 
+    def redact(self, text: str) -> str:
+        """``text`` as a message may show it: the token blanked in every form."""
+        return redact(text, self._token)
+
     def same_origin(self, url: str) -> bool:
         """True when ``url`` points at the API's own scheme, host and port."""
         try:
