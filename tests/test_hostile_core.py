@@ -16,6 +16,7 @@ import json
 import math
 import re
 import time
+import traceback
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from copy import deepcopy
@@ -612,6 +613,26 @@ async def test_a_next_link_with_userinfo_is_refused_without_showing_it(
     assert "hunter2" not in str(info.value)
     assert "***@" in str(info.value)
     assert len(mocked.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/api/v1/servers/?t={token}",  # another origin
+        BASE + "/servers/?page=1&t={token}",  # loops back to a page already read
+    ],
+)
+async def test_a_next_link_echoing_the_token_never_shows_it(
+    mocked: aioresponses, client: Client, token: str, link: str
+) -> None:
+    first = BASE + f"/servers/?page=1&t={token}"
+    mocked.get(LIST, payload=page([listed(1)], first))
+    mocked.get(first, payload=page([listed(2)], link.format(token=token)))
+    with pytest.raises(ResponseDecodeError) as info:
+        await _drain(client.iter_servers())
+    rendered = "".join(traceback.format_exception(info.value))
+    assert token not in rendered
+    assert "***" in str(info.value)
 
 
 @pytest.mark.parametrize("agent", ["bot/1.0\r\nX-Evil: 1", "bot\n", "bot\x00", "", 42])

@@ -409,7 +409,9 @@ class Client:
         async for page in pages:
             fresh = [server for server in page.results if server.id not in yielded]
             if page.next and page.results and not fresh:
-                raise _bad_page(row, f"the next links loop: {_masked(page.next)!r} repeats servers")
+                raise _bad_page(
+                    row, f"the next links loop: {self._shown(page.next)!r} repeats servers"
+                )
             for server in fresh:
                 yielded.add(server.id)
                 yield server
@@ -449,16 +451,20 @@ class Client:
             page = await self._session.call(row, url=link, timeout=_time_left(deadline, row, count))
             read, count = read + len(page.results), count + 1
 
+    def _shown(self, link: str) -> str:
+        """A ``next`` link as an error may quote it: no password, no echoed token."""
+        return self._session.redact(_masked(link))
+
     def _check_next(self, row: Endpoint, link: str, seen: set[str]) -> None:
         """Refuse a ``next`` link that leaves the API, carries userinfo, or was followed before."""
         if not self._session.same_origin(link):
             raise _bad_page(
-                row, f"refusing to follow a next link to another origin: {_masked(link)!r}"
+                row, f"refusing to follow a next link to another origin: {self._shown(link)!r}"
             )
         if _USERINFO.search(link):
-            raise _bad_page(row, f"refusing a next link with userinfo: {_masked(link)!r}")
+            raise _bad_page(row, f"refusing a next link with userinfo: {self._shown(link)!r}")
         if link in seen:
-            raise _bad_page(row, f"the next links loop back to {_masked(link)!r}")
+            raise _bad_page(row, f"the next links loop back to {self._shown(link)!r}")
 
     # The nine endpoints. Bodies are replaced by @endpoint; the declarations are the typed contract.
 

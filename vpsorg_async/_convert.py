@@ -1,18 +1,24 @@
 """Answers to models, and request models to JSON-ready data.
 
 Decoding is on every call's hot path. ``msgspec`` parses the response bytes straight into the
-frozen attrs models (no intermediate dicts, no second pass over them), strictly: a wrong type or
-a missing field stops the parse at once with the field's path (``$.plan.vcpus``), and a body of
-the wrong shape fails at its first byte instead of being built in full. Two things msgspec does
-not do are finished here, in one cheap pass over the decoded servers: a documented status becomes
-its :class:`ServerStatus` member (an unknown one stays a plain ``str``), and a timestamp without
-an offset is read as UTC (the API documents UTC).
+frozen attrs models: no intermediate dicts and no second pass over them. It is strict (a wrong
+type or a missing field is an error naming the field's path) and it stops at the first wrong
+shape, so a hostile body is refused before it is built: a body that is not an object fails at
+its first byte, and unknown fields are skipped without being built at all. Peak memory is then
+the models themselves, at most a few times the body's size (``tests/test_secrets_hostile.py``).
 
-cattrs stays the converter for request bodies and for the CLI's output (off the hot path).
+Two things msgspec does not do are finished here, in one cheap pass over the decoded servers: a
+documented status becomes its :class:`ServerStatus` member (an unknown one stays a plain
+``str``), and a timestamp without an offset is read as UTC (the API documents UTC).
+
+A decode error names the field, the type expected and the JSON type received, never the value
+received (a server may echo the token anywhere), and chains nothing. cattrs stays the converter
+for request bodies and for the CLI's JSON output, off the hot path.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -20,7 +26,7 @@ import attrs
 import cattrs
 import msgspec
 
-from ._errors import ResponseDecodeError
+from ._errors import ResponseDecodeError, body_excerpt
 from ._models import ActionResult, Server, ServerList, ServerStatus
 
 __all__ = ["converter", "decode", "decode_json", "encode_body"]
@@ -28,7 +34,7 @@ __all__ = ["converter", "decode", "decode_json", "encode_body"]
 T = TypeVar("T")
 
 _STATUSES: dict[str, ServerStatus] = {status.value: status for status in ServerStatus}
-_set = object.__setattr__  # the models are frozen; only this module finishes them
+_set = object.__setattr__  # the models are frozen; only this module finishes fresh ones
 
 
 def _finish_server(server: Server) -> None:
@@ -64,31 +70,48 @@ def _decoder(cls: type[T]) -> msgspec.json.Decoder[T]:
     return decoder
 
 
-def _shape_error(exc: msgspec.ValidationError, cls: type[Any], **where: Any) -> ResponseDecodeError:
-    # msgspec names the expected and the received JSON *types* and the path, never the value,
-    # so neither this message nor the chained msgspec error can quote a token that a hostile
-    # body put in a field.
+_AT = re.compile(r" - at `\$(.*)`$")
+
+
+def _problem(exc: msgspec.ValidationError, cls: type[Any]) -> str:
+    """msgspec's words in ours: ``expected int, got str @ ServerDetail.plan.vcpus``.
+
+    msgspec names the expected and the received JSON *types* and the path, never the value.
+    """
     text = str(exc)
-    if text.startswith("Expected `object`") and "- at `$." not in text:
-        text = f"expected a JSON object for {cls.__name__}: {text}"
-    return ResponseDecodeError(f"unexpected body for {cls.__name__}: {text}", **where)
+    where = _AT.search(text)
+    text = _AT.sub("", text).replace("`", "")
+    text = text[:1].lower() + text[1:]
+    if where is None:
+        if text.startswith("expected object"):
+            return f"expected a JSON object for {cls.__name__}, got {text.rsplit(' ', 1)[-1]}"
+        return f"unexpected body: {text} @ {cls.__name__}"
+    return f"unexpected body: {text} @ {cls.__name__}{where.group(1)}"
 
 
 def decode_json(
-    body: bytes, cls: type[T], *, method: str = "", path: str = "", status: int = 0
+    body: bytes,
+    cls: type[T],
+    *,
+    secret: str | None = None,
+    method: str = "",
+    path: str = "",
+    status: int = 0,
 ) -> T:
-    """Parse a response body into ``cls``; anything else becomes a ResponseDecodeError."""
+    """Parse a success answer into ``cls``; anything else is a ResponseDecodeError.
+
+    The error is raised outside the ``except`` blocks: it chains nothing.
+    """
     try:
-        value = _decoder(cls).decode(body)
+        value: T = _decoder(cls).decode(body)
     except msgspec.ValidationError as exc:
-        raise _shape_error(exc, cls, method=method, path=path, status=status) from exc
+        problem = _problem(exc, cls)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise ResponseDecodeError(
-            f"body is not JSON ({type(exc).__name__}: {exc})",
-            method=method, path=path, status=status,
-        ) from exc  # fmt: skip
-    _finish(value)
-    return value
+        problem = f"body is not JSON ({type(exc).__name__}): {body_excerpt(body, secret)!r}"
+    else:
+        _finish(value)
+        return value
+    raise ResponseDecodeError(problem, method=method, path=path, status=status)
 
 
 def decode(data: Any, cls: type[T], *, method: str = "", path: str = "", status: int = 0) -> T:
@@ -96,9 +119,11 @@ def decode(data: Any, cls: type[T], *, method: str = "", path: str = "", status:
     try:
         value: T = msgspec.convert(data, cls, strict=True)
     except msgspec.ValidationError as exc:
-        raise _shape_error(exc, cls, method=method, path=path, status=status) from exc
-    _finish(value)
-    return value
+        problem = _problem(exc, cls)
+    else:
+        _finish(value)
+        return value
+    raise ResponseDecodeError(problem, method=method, path=path, status=status)
 
 
 def _make_converter() -> cattrs.Converter:

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from . import _policy as policy
 from ._models import (
     ActionResult,
     CreatedServer,
@@ -45,6 +46,9 @@ class Endpoint:
         echo_id: where the answer repeats the requested server's id (a dotted attribute path
             of the response model, e.g. ``"server.id"``), or None. An answer whose id differs
             belongs to another request: a stray answer was waiting on a kept-alive connection.
+        max_body: the largest success body read, in bytes: ``ANSWER_BYTES`` for one server's
+            answer, ``MAX_RESPONSE_BYTES`` for a list page. Error bodies have their own cap
+            (``ERROR_BODY_BYTES``), and the client's ``max_response_bytes`` caps both.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Endpoint:
     success: int
     idempotent: bool
     echo_id: str | None = None
+    max_body: int = policy.ANSWER_BYTES
 
     @property
     def body_fields(self) -> tuple[str, ...]:
@@ -98,6 +103,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerList,
                 200,
                 True,
+                max_body=policy.MAX_RESPONSE_BYTES,
             ),
             Endpoint(
                 "create_server",
@@ -111,7 +117,16 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 False,
             ),
             Endpoint(
-                "get_server", "GET", _ITEM, ("server_id",), (), None, ServerDetail, 200, True, "id"
+                "get_server",
+                "GET",
+                _ITEM,
+                ("server_id",),
+                (),
+                None,
+                ServerDetail,
+                200,
+                True,
+                echo_id="id",
             ),
             Endpoint(
                 "update_server",
@@ -123,7 +138,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerDetail,
                 200,
                 True,
-                "id",
+                echo_id="id",
             ),
             Endpoint(
                 "patch_server",
@@ -135,7 +150,7 @@ ENDPOINTS: MappingProxyType[str, Endpoint] = MappingProxyType(
                 ServerDetail,
                 200,
                 True,
-                "id",
+                echo_id="id",
             ),
             Endpoint("delete_server", "DELETE", _ITEM, ("server_id",), (), None, None, 204, True),
             _action("start"),

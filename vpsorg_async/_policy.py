@@ -21,7 +21,19 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: aiohttp's own default; enough parallel connections for a fleet of bounded tasks.
 DEFAULT_MAX_CONNECTIONS = 100
 #: A list of 10,000 servers is about 5 MB; anything far bigger is not an answer we want in memory.
+#: The default of ``Client(max_response_bytes=)``, and the cap of a list page.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: A single server's answer (detail, create, update, action) is about 1 KB: 1,000 times that is
+#: plenty, and parsing even the most hostile 1 MiB of JSON costs no more than about 35 MiB.
+ANSWER_BYTES = 1024 * 1024
+#: An error body is read up to here and no further: a DRF error is under 1 KB, a proxy's HTML
+#: error page some tens of KB, and a message only quotes a short excerpt of it anyway.
+ERROR_BODY_BYTES = 64 * 1024
+#: Longest ``str()`` of an error; the full data stays on its attributes (``detail``, ...).
+MESSAGE_CHARS = 2000
+#: How much of aiohttp's message a connection error quotes: a TLS verification failure, the
+#: longest usual one, is about 200 characters.
+WIRE_MESSAGE_CHARS = 400
 #: An attempt's timeout is rounded up to this many seconds so that calls can share one aiohttp
 #: ClientTimeout; a deadline may therefore pass by at most this much.
 TIMEOUT_GRAIN = 0.01

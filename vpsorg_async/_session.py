@@ -43,6 +43,8 @@ from ._errors import (
     TransportError,
     VPSOrgError,
     error_from_response,
+    excerpt,
+    redact,
 )
 from ._ratelimit import DeadlineWouldPass, RateLimiter
 
@@ -162,6 +164,10 @@ class Session:
         """The client-wide pacer (fleets read its pace)."""
         return self._limiter
 
+    def redact(self, text: str) -> str:
+        """``text`` as a message may show it: the token blanked in every form."""
+        return redact(text, self._token)
+
     def same_origin(self, url: str) -> bool:
         """True when ``url`` points at the API's own scheme, host and port."""
         try:
@@ -177,9 +183,6 @@ class Session:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers=self._headers,
-                # The API authenticates with the Bearer token: no cookies to keep or to send, so
-                # no jar to consult on every request and to fill from every answer.
-                cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=policy.CONNECT_TIMEOUT),
                 json_serialize=json.dumps,
             )
@@ -228,6 +231,7 @@ class Session:
                     remaining = self._time_left(row, path, deadline, attempt)
                 started = time.perf_counter()
                 status = 0
+                failure = None
                 try:
                     http = self._http()
                     async with http.request(
@@ -246,7 +250,7 @@ class Session:
                             body_bytes = await self._read_capped(resp, row, path)
                         headers = resp.headers
                 except (aiohttp.ClientError, TimeoutError) as exc:
-                    raise _transport_error(exc, row, path, attempt, remaining) from exc
+                    failure = _transport_error(exc, row, path, attempt, remaining, self._token)
                 finally:
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug(
@@ -254,6 +258,10 @@ class Session:
                             row.method, path, status or "no answer",
                             (time.perf_counter() - started) * 1000, attempt,
                         )  # fmt: skip
+                if failure is not None:
+                    # Raised outside the except block, so that no __context__ holds aiohttp's
+                    # exception: its repr carries the request's headers, Authorization included.
+                    raise failure
                 try:
                     result = self._outcome(row, path, status, headers, body_bytes, attempt)
                     if row.echo_id is not None and path_params:
@@ -379,57 +387,96 @@ class Session:
             secret=self._token,
         )
 
+    def _cap(self, row: Endpoint, status: int) -> int:
+        """How much of a body is read: the row's cap for its answer, ``ERROR_BODY_BYTES`` for
+        anything else, and never more than the client's ``max_response_bytes``."""
+        own = row.max_body if status == row.success else policy.ERROR_BODY_BYTES
+        return min(own, self._max_body)
+
     def _plain_body(self, resp: aiohttp.ClientResponse, row: Endpoint, path: str) -> bool:
-        """True when ``resp.read()`` is safe: a sized, uncompressed body within the cap."""
+        """True when ``resp.read()`` is safe: a sized, uncompressed body within the cap.
+
+        An answer over its cap is refused unread; an error body over its cap is streamed and
+        cut (its status still says what went wrong).
+        """
         length = resp.content_length
-        if length is not None and length > self._max_body:
+        cap = self._cap(row, resp.status)
+        if length is not None and length > cap:
+            if resp.status != row.success:
+                return False
             raise ResponseDecodeError(
-                f"body of {length} bytes exceeds the {self._max_body}-byte cap",
+                f"body of {length} bytes exceeds the {cap}-byte cap",
                 method=row.method, path=path, status=resp.status,
             )  # fmt: skip
         return length is not None and "Content-Encoding" not in resp.headers
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, row: Endpoint, path: str) -> bytes:
-        """Stream a compressed or unsized body under the cap: Content-Length counts compressed
-        bytes, and a small gzip body can inflate far past it."""
+        """Stream a compressed, unsized or cut body under the cap: Content-Length counts
+        compressed bytes, and a small gzip body can inflate far past it. An answer over the cap
+        is refused; an error body is cut one byte past it (the connection is not reused)."""
+        cap = self._cap(row, resp.status)
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_any():
             size += len(chunk)
-            if size > self._max_body:
+            if size > cap:
+                if resp.status != row.success:
+                    chunks.append(chunk[: len(chunk) - (size - cap) + 1])
+                    break
                 raise ResponseDecodeError(
-                    f"body exceeds the {self._max_body}-byte cap",
+                    f"body exceeds the {cap}-byte cap",
                     method=row.method, path=path, status=resp.status,
                 )  # fmt: skip
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _redact(self, data: bytes) -> bytes:
-        return data.replace(self._token.encode(), b"***")
-
     def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
         if row.response is None:
             return None
-        return decode_json(body, row.response, method=row.method, path=path, status=status)
+        return decode_json(
+            body, row.response, secret=self._token, method=row.method, path=path, status=status
+        )
 
 
 def _transport_error(
-    exc: aiohttp.ClientError | TimeoutError, row: Endpoint, path: str, attempt: int, left: float
+    exc: aiohttp.ClientError | TimeoutError,
+    row: Endpoint,
+    path: str,
+    attempt: int,
+    left: float,
+    secret: str,
 ) -> TransportError:
-    """The library's error for a failed connection or an attempt that ran out of time."""
+    """The library's error for a failed connection or an attempt that ran out of time.
+
+    It quotes aiohttp's error only through ``_summary`` and does not chain it.
+    """
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         return TransportError(
-            f"cannot connect: {exc}", method=row.method, path=path, sent=False, attempts=attempt
-        )
+            f"cannot connect: {_summary(exc, secret)}",
+            method=row.method, path=path, sent=False, attempts=attempt,
+        )  # fmt: skip
     if isinstance(exc, aiohttp.ClientError):  # includes aiohttp's own socket read timeouts
         return TransportError(
-            f"connection failed: {type(exc).__name__}: {exc}",
+            f"connection failed: {_summary(exc, secret)}",
             method=row.method, path=path, attempts=attempt,
         )  # fmt: skip
     return RequestTimeoutError(
         f"no answer within the call's deadline ({left:.2f} s left)",
         method=row.method, path=path, attempts=attempt,
     )  # fmt: skip
+
+
+def _summary(exc: aiohttp.ClientError, secret: str) -> str:
+    """aiohttp's error as its type and a short, redacted message.
+
+    Its parser errors quote the raw line received after a blank line (the part an echoing
+    server fills, maybe cut mid-token), so only the first line is kept; a
+    ``ClientResponseError``'s own ``str`` adds the URL, which the message already names.
+    """
+    text = exc.message if isinstance(exc, aiohttp.ClientResponseError) else str(exc)
+    first = str(text).split("\n", 1)[0].rstrip(": ")
+    shown = excerpt(redact(first, secret), policy.WIRE_MESSAGE_CHARS)
+    return f"{type(exc).__name__}: {shown}".rstrip(": ")
 
 
 def _short(exc: VPSOrgError) -> str:
