@@ -602,7 +602,7 @@ def test_request_models_are_keyword_only() -> None:
 
 
 def test_a_non_attrs_target_is_described_too() -> None:
-    with pytest.raises(ResponseDecodeError, match=r"int: expected int, got dict"):
+    with pytest.raises(ResponseDecodeError, match=r"expected int, got object @ int"):
         decode({"id": 1}, int)
 
 

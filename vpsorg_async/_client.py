@@ -409,7 +409,9 @@ class Client:
         async for page in pages:
             fresh = [server for server in page.results if server.id not in yielded]
             if page.next and page.results and not fresh:
-                raise _bad_page(row, f"the next links loop: {self._shown(page.next)!r} repeats servers")
+                raise _bad_page(
+                    row, f"the next links loop: {self._shown(page.next)!r} repeats servers"
+                )
             for server in fresh:
                 yielded.add(server.id)
                 yield server

@@ -76,7 +76,8 @@ class Server:
     id: int
     name: str
     hostname: str | None
-    status: ServerStatus | str
+    #: A :class:`ServerStatus` member for a documented status; an unknown one stays a plain str.
+    status: str
     ip_address: str | None
     location: str
     plan: Plan
@@ -119,7 +120,8 @@ class ActionServer:
 
     id: int
     name: str
-    status: ServerStatus | str
+    #: A :class:`ServerStatus` member for a documented status; an unknown one stays a plain str.
+    status: str
 
 
 @attrs.frozen

@@ -29,10 +29,6 @@ ANSWER_BYTES = 1024 * 1024
 #: An error body is read up to here and no further: a DRF error is under 1 KB, a proxy's HTML
 #: error page some tens of KB, and a message only quotes a short excerpt of it anyway.
 ERROR_BODY_BYTES = 64 * 1024
-#: The most memory an answer's bytes, its decoded text and its parsed JSON may take (estimated
-#: from its size and structure before parsing). A hostile body of tiny JSON containers costs up
-#: to 33 times its size once parsed; this keeps any answer well inside 256 MiB of peak RSS.
-PARSE_BUDGET_BYTES = 192 * 1024 * 1024
 #: Longest ``str()`` of an error; the full data stays on its attributes (``detail``, ...).
 MESSAGE_CHARS = 2000
 #: How much of aiohttp's message a connection error quotes: a TLS verification failure, the

@@ -30,7 +30,7 @@ import backoff
 import yarl
 
 from . import _policy as policy
-from ._convert import decode, encode_body, load_json
+from ._convert import decode_json, encode_body
 from ._endpoints import Endpoint
 from ._errors import (
     AmbiguousCreateError,
@@ -433,10 +433,9 @@ class Session:
     def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
         if row.response is None:
             return None
-        data = load_json(
+        return decode_json(
             body, row.response, secret=self._token, method=row.method, path=path, status=status
         )
-        return decode(data, row.response, method=row.method, path=path, status=status)
 
 
 def _transport_error(
