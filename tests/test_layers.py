@@ -20,6 +20,7 @@ LAYER = {
     "_errors": 0,
     "_ratelimit": 0,
     "_validate": 1,
+    "_logonce": 1,
     "_models": 2,
     "_convert": 3,
     "_endpoints": 3,

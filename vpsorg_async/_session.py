@@ -37,10 +37,12 @@ from ._errors import (
     RequestTimeoutError,
     ResponseDecodeError,
     ServerError,
+    TLSCertificateError,
     TransportError,
     VPSOrgError,
     error_from_response,
 )
+from ._logonce import LogThrottle, error_kind
 from ._ratelimit import DeadlineWouldPass, RateLimiter
 
 __all__ = ["Session", "parse_retry_after"]
@@ -73,8 +75,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def _is_retryable(exc: VPSOrgError) -> bool:
-    if isinstance(exc, RequestTimeoutError):
-        return False  # the whole call's deadline has passed
+    if isinstance(exc, RequestTimeoutError | TLSCertificateError):
+        return False  # the whole call's deadline has passed; a bad certificate stays bad
     if isinstance(exc, TransportError):
         return True
     return isinstance(exc, RateLimitError | ServerError) and (
@@ -124,6 +126,9 @@ class Session:
         self._clock = clock
         self._sleep = sleep
         self._limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep)
+        # A retry line is logged once per interval per (endpoint, error, retry number): one
+        # call shows each of its retries, a thousand calls failing alike a few lines.
+        self._retry_log = LogThrottle(clock)
         # Headers are built once; the token lives only here and in the aiohttp request.
         self._headers = {
             "Authorization": f"Bearer {token}",
@@ -267,9 +272,10 @@ class Session:
                 if self._clock() + delay >= deadline:
                     exc.add_note(f"not retried: the call's {budget} s deadline")
                     raise
-                logger.warning(
+                self._retry_log.log(
+                    logger, logging.WARNING, (row.name, error_kind(exc), attempt),
                     "%s %s failed (%s); retry %d of %d in %.2f s",
-                    row.method, path, _short(exc), attempt, self._max_retries, delay,
+                    row.method, path, error_kind(exc), attempt, self._max_retries, delay,
                 )  # fmt: skip
                 await self._sleep(delay)
 
@@ -394,6 +400,11 @@ def _transport_error(
     exc: aiohttp.ClientError | TimeoutError, row: Endpoint, path: str, attempt: int, left: float
 ) -> TransportError:
     """The library's error for a failed connection or an attempt that ran out of time."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ServerFingerprintMismatch):
+        return TLSCertificateError(
+            f"TLS certificate rejected: {exc}",
+            method=row.method, path=path, sent=False, attempts=attempt,
+        )  # fmt: skip
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         return TransportError(
             f"cannot connect: {exc}", method=row.method, path=path, sent=False, attempts=attempt
@@ -407,9 +418,3 @@ def _transport_error(
         f"no answer within the call's deadline ({left:.2f} s left)",
         method=row.method, path=path, attempts=attempt,
     )  # fmt: skip
-
-
-def _short(exc: VPSOrgError) -> str:
-    if isinstance(exc, APIError):
-        return str(exc.status)
-    return type(exc).__name__
