@@ -344,6 +344,9 @@ class Run(Generic[K]):
         if key in self.result.outcomes:
             return
         if outcome.error is not None:
+            attempts = self._attempts.get(key)
+            if attempts and isinstance(outcome.error, FleetAbortedError):
+                outcome.error.add_note(f"{attempts} request attempts were made for it")
             outcome.error.add_note(f"fleet {self.op.name}: server {key!r}")
         self.result.outcomes[key] = outcome
         self._stage.pop(key, None)
@@ -377,8 +380,6 @@ class Run(Generic[K]):
                 if key not in self.result.outcomes:
                     stage = self._stage.get(key, "queued")
                     error = FleetAbortedError(reason=reason, stage=stage, cause=self._stopped_by)
-                    if attempts := self._attempts.get(key):
-                        error.add_note(f"{attempts} request attempts were made for it")
                     self._record(key, Outcome(key, False, error=error))
         finally:
             self._on_progress = on_progress
