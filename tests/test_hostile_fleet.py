@@ -19,7 +19,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from aiohttp import web
@@ -39,6 +39,7 @@ from vpsorg_async import (
     waiters,
 )
 from vpsorg_async._logonce import LogThrottle
+from vpsorg_async._policy import DEFAULT_MAX_RETRIES
 from vpsorg_async._poll import UNREACHABLE_AFTER, PageWalk, Reachability
 from vpsorg_async._watcher import StatusWatcher
 
@@ -267,7 +268,7 @@ async def test_a_fleet_gives_up_on_an_unreachable_api_in_seconds(
 
 
 def client_attempts_per_call(client: Client) -> int:
-    return client._session.max_retries + 1
+    return DEFAULT_MAX_RETRIES + 1  # the clients here keep the default
 
 
 async def test_a_fleet_that_gives_up_at_its_deadline_counts_every_attempt(
@@ -299,7 +300,8 @@ async def test_a_deadline_during_the_first_list_pass_fails_every_input_as_timed_
     result = await fleet.create(client, [BODY], timeout=1)
     assert fake_time.now - 1000.0 <= 1 + 5 + 1
     error = result.outcomes["web-1"].error
-    assert isinstance(error, VPSOrgError)
+    assert isinstance(error, FleetAbortedError)
+    assert (error.reason, error.stage) == ("timeout", "queued")  # returned, not raised
 
 
 # -- TLS certificates ------------------------------------------------------------------------
@@ -373,7 +375,7 @@ async def test_a_bad_certificate_ends_a_sweep_in_per_server_errors(
         lambda c: waiters.wait_for_status(c, 1, "Active"),
         lambda c: waiters.wait_for_status(c, 1, "active", failure_statuses=["Stopped"]),
         lambda c: waiters.wait_many(c, [1], "bogus"),
-        lambda c: waiters.wait_many(c, [1], 5),
+        lambda c: waiters.wait_many(c, [1], cast(Any, 5)),
     ],
 )
 async def test_undocumented_statuses_are_refused_before_anything_is_sent(
@@ -400,4 +402,5 @@ async def test_a_watcher_reports_every_request_to_its_observer(
     async with StatusWatcher(client, on_poll=seen.append) as watcher:
         with pytest.raises(VPSOrgError):
             await watcher.wait(1, waiters.WAITERS["active"], timeout=0.01)
-    assert seen and all(isinstance(error, TransportError) for error in seen)
+    assert seen
+    assert all(isinstance(error, TransportError) for error in seen)
