@@ -90,7 +90,8 @@ UNREACHABLE_AFTER = 20.0
 #: Errors that do not end a wait or a fleet: throttling, 5xx, connections cut or timed out (a
 #: single request's timeout included), and garbled answers (a proxy's HTML page with a 200 is
 #: a hiccup, not a verdict about the server). They are retried until the deadline, and the last
-#: one becomes the ``__cause__`` of the ``WaiterTimeoutError``.
+#: one becomes the ``__cause__`` of the ``WaiterTimeoutError``. One ``TransportError`` is the
+#: exception: a ``TLSCertificateError`` ends the wait (see :func:`is_transient`).
 TRANSIENT_ERRORS: tuple[type[VPSOrgError], ...] = (
     RateLimitError,
     ServerError,

@@ -7,7 +7,8 @@ JSON, the call's overall deadline, retries with ``backoff``'s exponential full-j
 ``_errors`` and ``_convert``).
 
 Retry rule: connection errors, timeouts, 429, 500, 502, 503 and 504 are retried, but only when the
-request is safe to repeat: every endpoint but create may be repeated. A create is retried only after
+request is safe to repeat: every endpoint but create may be repeated. A TLS certificate that fails
+verification is never retried (``TLSCertificateError``). A create is retried only after
 a 429 or a connection that never opened; any other failure of a create is ambiguous and surfaces as
 ``AmbiguousCreateError``. ``asyncio.CancelledError`` is never caught here.
 """
