@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from fleet_helpers import FakeAPI, FakeServer
 from testing.doc_examples import CREATE_RESPONSE, DETAIL_RESPONSE
 
 from vpsorg_async import (
@@ -35,6 +36,7 @@ from vpsorg_async import (
     TransportError,
     ValidationError,
     VPSOrgError,
+    WaiterTimeoutError,
     fleet,
     waiters,
 )
@@ -404,3 +406,33 @@ async def test_a_watcher_reports_every_request_to_its_observer(
             await watcher.wait(1, waiters.WAITERS["active"], timeout=0.01)
     assert seen
     assert all(isinstance(error, TransportError) for error in seen)
+
+
+# -- a tick's requests end at the deadline (fake time, exact counts) ---------------------------
+
+
+async def test_a_sweep_stops_paging_at_the_deadline() -> None:
+    api = FakeAPI(request_time=2.0, page_size=1)
+    api.add(*(FakeServer(i, "starting") for i in range(1, 11)))
+    results = await waiters.wait_many(
+        api.client,
+        range(1, 11),
+        "active",
+        timeout=3,
+        coalesce=True,
+        poll_interval=60,
+        max_poll_interval=60,
+    )
+    assert api.calls == {"list": 2}  # pages at t = 0 and 2; the third would start at 4 > 3
+    assert all(isinstance(r.error, WaiterTimeoutError) for r in results.values())
+
+
+async def test_gets_queued_past_the_deadline_are_not_made() -> None:
+    api = FakeAPI(request_time=1.0)
+    api.add(*(FakeServer(i, "starting") for i in (1, 2, 3)))
+    results = await waiters.wait_many(
+        api.client, [1, 2, 3], "active", timeout=0.5, coalesce=False, concurrency=1
+    )
+    assert api.calls == {"get": 1}  # the first GET ended at t = 1, past the 0.5 s deadline
+    assert api.timeouts == [0.5]
+    assert all(isinstance(r.error, WaiterTimeoutError) for r in results.values())
