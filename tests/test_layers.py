@@ -22,6 +22,7 @@ LAYER = {
     "_status": 0,
     "_deadline": 0,
     "_validate": 1,
+    "_logonce": 1,
     "_models": 2,
     "_convert": 3,
     "_endpoints": 3,

@@ -15,7 +15,8 @@ Everything the library raises on purpose is a :class:`VPSOrgError`::
     │   ├── RateLimitError           429 (``retry_after``)
     │   └── ServerError              5xx
     ├── TransportError           the connection failed, was cut, or timed out
-    │   └── RequestTimeoutError      the call's overall deadline passed
+    │   ├── RequestTimeoutError      the call's overall deadline passed
+    │   └── TLSCertificateError      the server's TLS certificate failed verification (never retried)
     ├── ResponseDecodeError      a body that is not what the API documents (HTML, truncated, wrong types)
     ├── AmbiguousCreateError     a create whose outcome is unknown; never blindly resent
     ├── WaiterError              (waiters) WaiterTimeoutError, WaiterFailedError
@@ -62,6 +63,7 @@ __all__ = [
     "RequestTimeoutError",
     "ResponseDecodeError",
     "ServerError",
+    "TLSCertificateError",
     "TransportError",
     "VPSOrgError",
     "ValidationError",
@@ -282,6 +284,15 @@ class RequestTimeoutError(TransportError):
     """The call's overall deadline (``timeout``, retries and backoff included) passed."""
 
 
+class TLSCertificateError(TransportError):
+    """The server's TLS certificate failed verification (or did not match a pinned fingerprint).
+
+    Not transient: a wrong host name, an expired or self-signed certificate or an intercepting
+    proxy does not fix itself in seconds, so neither the client nor waiters and fleets retry it.
+    Nothing was sent (``sent`` is False).
+    """
+
+
 class ResponseDecodeError(VPSOrgError):
     """The answer's body is not what the API documents (not JSON, truncated, wrong shape or types)."""
 
@@ -378,19 +389,21 @@ class WaiterFailedError(WaiterError):
 
 #: Why a server's fleet operation did not finish: the call was cancelled, ``fail_fast`` stopped it
 #: after another server failed, the fleet's deadline passed before the server's turn came, or
-#: the call ended with an error of its own (e.g. an ``on_progress`` callback raised).
-AbortReason = Literal["cancelled", "fail_fast", "timeout", "error"]
+#: the call ended with an error of its own (e.g. an ``on_progress`` callback raised), or the API
+#: could not be reached at all for a while (``unreachable``: connections refused, DNS failing).
+AbortReason = Literal["cancelled", "fail_fast", "timeout", "error", "unreachable"]
 
 
 class FleetAbortedError(VPSOrgError):
     """This server's operation was not finished: the fleet stopped before it could be.
 
     Attributes:
-        reason: ``"cancelled"``, ``"fail_fast"``, ``"timeout"`` or ``"error"``.
+        reason: ``"cancelled"``, ``"fail_fast"``, ``"timeout"``, ``"error"`` or ``"unreachable"``.
         stage: how far it had come: ``"queued"`` (nothing was sent for it), ``"requesting"``
             (its request may have been sent; the answer is unknown), ``"waiting"`` (the
             API accepted the action; the wait for the final state was cut short).
-        cause: for ``fail_fast``, the failure that stopped the fleet.
+        cause: for ``fail_fast``, the failure that stopped the fleet; for ``unreachable``, the
+            last connection failure.
     """
 
     def __init__(self, *, reason: AbortReason, stage: str, cause: Exception | None = None) -> None:
@@ -402,6 +415,7 @@ class FleetAbortedError(VPSOrgError):
             "fail_fast": f"fail_fast stopped the fleet after another failure ({cause})",
             "timeout": "the fleet's deadline passed",
             "error": "the fleet operation ended with an error",
+            "unreachable": f"the API could not be reached ({cause})",
         }[reason]
         super().__init__(f"not finished ({stage}): {why}")
 

@@ -5,6 +5,10 @@
 waited for is handed to the shared :class:`StatusWatcher` (which polls through the same slots)
 and the worker moves on, so waiting never holds a slot and 10,000 servers cost 10,000 small
 records, not 10,000 tasks. Public through ``vpsorg_async.fleet``.
+
+Every request and poll of the run reports to one :class:`Reachability`: when the API has
+answered nothing but connect failures for ``UNREACHABLE_AFTER`` seconds, the run stops and every
+unfinished input fails with ``FleetAbortedError(reason="unreachable")``.
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ import attrs
 from . import _policy as policy
 from ._client import Client
 from ._errors import RateLimitError, VPSOrgError
+from ._logonce import LogThrottle, error_kind
 from ._models import Server
 from ._outcome import AbortReason, FleetAbortedError, FleetEvent, FleetResult, Outcome, Phase
 from ._poll import (
-    TRANSIENT_ERRORS,
     PollSchedule,
+    Reachability,
     WaitRule,
     half_jitter,
+    is_transient,
     request_timeout,
 )
 from ._watcher import StatusWatcher, WaitResult
@@ -128,6 +134,10 @@ class Run(Generic[K]):
         self._rounds: dict[K, int] = {}
         self._finished = asyncio.Event()
         self._stopped_by: Exception | None = None
+        self._stop_reason: AbortReason = "fail_fast"  # why inputs may be left without outcome
+        self._reach = Reachability(client.clock)
+        self._log = LogThrottle(client.clock)
+        self._attempts: dict[K, int] = {}  # input -> attempts its requests made, retries included
         self._watcher: StatusWatcher | None = None
         self._done = self._failed = 0
 
@@ -139,11 +149,16 @@ class Run(Generic[K]):
             self._queue.put_nowait(key)
         try:
             if self.op.prepare is not None:
-                await self.op.prepare(self)
+                try:
+                    await self.op.prepare(self)
+                except FleetAbortedError as exc:  # the deadline or a dead API, before any input
+                    self._stopped_by = exc.cause
+                    self._abort_unfinished(exc.reason)
+                    return self.result
             async with StatusWatcher(
                 self.client, coalesce=self._coalesce, slots=self.slots,
                 concurrency=self._concurrency, poll_interval=self._poll_interval,
-                max_poll_interval=self._max_poll_interval,
+                max_poll_interval=self._max_poll_interval, on_poll=self._observe,
             ) as watcher:  # fmt: skip
                 self._watcher = watcher
                 async with asyncio.TaskGroup() as group:
@@ -160,7 +175,8 @@ class Run(Generic[K]):
         except BaseException:
             self._abort_unfinished("error")
             raise
-        self._abort_unfinished("fail_fast")  # only fail_fast leaves inputs without an outcome
+        # only fail_fast and an unreachable API leave inputs without an outcome
+        self._abort_unfinished(self._stop_reason)
         return self.result
 
     async def _worker(self) -> None:
@@ -246,40 +262,91 @@ class Run(Generic[K]):
 
     async def request(
         self,
+        key: K | None,
         call: Callable[[float], Awaitable[T]],
         *,
         also_retry: tuple[type[VPSOrgError], ...] = (),
     ) -> T:
-        """Make one request through a slot, retrying transient errors until the deadline.
+        """Make one request for input ``key`` (None: for the whole run) through a slot,
+        retrying transient errors until the deadline.
 
         The client already retries each call a few times; this outer loop rides out longer
-        storms (429s, 5xx bursts) with the client's own backoff numbers, never past the deadline.
+        storms (429s, 5xx bursts) with the client's own backoff numbers, never past the deadline,
+        and stops when the API turned out unreachable. The error it finally raises carries the
+        input's attempts in all (``attempts``, and a note), every call's retries included.
         """
-        retry = (*TRANSIENT_ERRORS, *also_retry)
         schedule = PollSchedule(
             first=policy.BACKOFF_FIRST, cap=policy.BACKOFF_MAX, jitter=half_jitter
         )
+        started, calls = self.client.clock(), 0
         while True:
-            left = self.deadline - self.client.clock()
-            if left <= 0:
-                raise FleetAbortedError(reason="timeout", stage="requesting")
+            self._check_reachable()
             try:
                 async with self.slots:
-                    return await call(request_timeout(left, self.client.timeout))
-            except retry as exc:
+                    left = self.deadline - self.client.clock()
+                    if left <= 0:
+                        raise FleetAbortedError(reason="timeout", stage="requesting")
+                    calls += 1
+                    answer = await call(request_timeout(left, self.client.timeout))
+            except FleetAbortedError:
+                raise
+            except VPSOrgError as exc:
+                self._count_attempts(key, exc)
+                self._observe(exc)
+                if not (is_transient(exc) or isinstance(exc, also_retry)):
+                    self._tell_attempts(key, exc, calls, started)
+                    raise
                 delay = schedule.next_delay()
                 if isinstance(exc, RateLimitError) and exc.retry_after:
                     delay = max(delay, exc.retry_after)
                 if self.client.clock() + delay >= self.deadline:
                     exc.add_note("not retried: the fleet's deadline would pass")
+                    self._tell_attempts(key, exc, calls, started)
                     raise
-                logger.info("fleet %s: %s; trying again in %.2f s", self.op.name, exc, delay)
+                self._check_reachable()
+                self._log.log(
+                    logger, logging.INFO, ("retry", self.op.name, error_kind(exc)),
+                    "fleet %s: %s; trying again in %.2f s", self.op.name, exc, delay,
+                )  # fmt: skip
                 await self.client.sleep(delay)
+            else:
+                self._count_attempts(key, None)
+                self._observe(None)
+                return answer
+
+    def _observe(self, error: VPSOrgError | None) -> None:
+        """Report one request's outcome; stop the run once the API counts as unreachable."""
+        if self._reach.observe(error) and self._stopped_by is None:
+            self._stopped_by, self._stop_reason = self._reach.last, "unreachable"
+            self._finished.set()
+
+    def _check_reachable(self) -> None:
+        if self._stop_reason == "unreachable":
+            raise FleetAbortedError(
+                reason="unreachable", stage="requesting", cause=self._stopped_by
+            )
+
+    def _count_attempts(self, key: K | None, error: VPSOrgError | None) -> None:
+        if key is not None:
+            self._attempts[key] = self._attempts.get(key, 0) + getattr(error, "attempts", 1)
+
+    def _tell_attempts(self, key: K | None, exc: VPSOrgError, calls: int, started: float) -> None:
+        """Make the final error count every attempt made for the input, not only its last call's."""
+        if key is None or calls < 2:
+            return
+        total = self._attempts.get(key, 0)
+        if hasattr(exc, "attempts"):
+            exc.attempts = total
+        elapsed = self.client.clock() - started
+        exc.add_note(f"{total} attempts in {calls} requests over {elapsed:.1f} s")
 
     def _record(self, key: K, outcome: Outcome[K]) -> None:
         if key in self.result.outcomes:
             return
         if outcome.error is not None:
+            attempts = self._attempts.get(key)
+            if attempts and isinstance(outcome.error, FleetAbortedError):
+                outcome.error.add_note(f"{attempts} request attempts were made for it")
             outcome.error.add_note(f"fleet {self.op.name}: server {key!r}")
         self.result.outcomes[key] = outcome
         self._stage.pop(key, None)

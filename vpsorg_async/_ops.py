@@ -12,10 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ._errors import AmbiguousCreateError, BadRequestError, NotFoundError, WaiterFailedError
+from ._endpoints import ENDPOINTS
+from ._errors import (
+    AmbiguousCreateError,
+    BadRequestError,
+    NotFoundError,
+    RequestTimeoutError,
+    WaiterFailedError,
+)
 from ._fleet import Done, Fail, Op, Run, Settle, Step, Wait
 from ._models import CreateServer, Server
-from ._poll import Verdict
+from ._poll import Verdict, list_matching
 from ._watcher import SWEEP_PAGE_SIZE
 from .waiters import DELETED, SETTLES_TO, WAITERS
 
@@ -28,6 +35,7 @@ REFUSALS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "stop": (("not running", ALREADY),),
     "reboot": (("not running", FAIL),),
 }
+_CREATE = ENDPOINTS["create_server"]
 _BUSY = re.compile(r"\bbusy \((?P<status>[\w-]+)\)", re.IGNORECASE)
 
 
@@ -72,7 +80,7 @@ def action_op(name: str) -> Op[int]:
             "delete": run.client.delete_server,
         }[name]
         try:
-            await run.request(lambda timeout: method(server_id, timeout=timeout))
+            await run.request(server_id, lambda timeout: method(server_id, timeout=timeout))
         except BadRequestError as exc:
             return refusal(name, rule.target, server_id, exc, wait=run.wait)
         except NotFoundError as exc:
@@ -83,25 +91,28 @@ def action_op(name: str) -> Op[int]:
 
 
 def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
-    """Create servers by name: names already there count as ``already``; creates reconcile."""
+    """Create servers by name, create-if-absent: a server that already exists with the same name
+    in the same location counts as done (``already``); creates reconcile.
+
+    Both list walks (the first pass, and the lookup before a create is sent again) read the pages
+    within the request's timeout, so they end at the fleet's deadline however long the list.
+    """
     rule = WAITERS["active"]
     existing: dict[str, Server] = {}
     locations = {spec.location for spec in specs.values()}
     common = locations.pop() if len(locations) == 1 else None
 
-    async def prepare(run: Run[str]) -> None:
-        async def sweep(timeout: float) -> dict[str, Server]:
-            found = {}
-            servers = run.client.iter_servers(
-                location=common, page_size=SWEEP_PAGE_SIZE, timeout=timeout
-            )
-            async for server in servers:
-                spec = specs.get(server.name)
-                if spec is not None and spec.location == server.location:
-                    found[server.name] = server
-            return found
+    def wanted(server: Server) -> bool:
+        spec = specs.get(server.name)
+        return spec is not None and spec.location == server.location
 
-        existing.update(await run.request(sweep))
+    async def prepare(run: Run[str]) -> None:
+        async def sweep(timeout: float) -> list[Server]:
+            return await list_matching(
+                run.client, wanted, timeout=timeout, location=common, page_size=SWEEP_PAGE_SIZE
+            )
+
+        existing.update((server.name, server) for server in await run.request(None, sweep))
 
     async def act(run: Run[str], name: str) -> Step:
         spec = specs[name]
@@ -117,12 +128,20 @@ def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
 
         async def attempt(timeout: float) -> Server:
             nonlocal maybe_created
+            started = run.client.clock()
             if maybe_created:  # an earlier attempt may have created it: look before creating
-                again = await run.client.find_server(
-                    name=name, location=spec.location, timeout=timeout
-                )
-                if again is not None:
-                    return again
+                again = await list_matching(
+                    run.client, lambda server: server.name == name, timeout=timeout,
+                    location=spec.location, page_size=SWEEP_PAGE_SIZE,
+                )  # fmt: skip
+                if again:
+                    return again[0]
+                timeout -= run.client.clock() - started
+                if timeout <= 0:
+                    raise RequestTimeoutError(
+                        "no time was left to create after looking for the server",
+                        method=_CREATE.method, path=_CREATE.path, sent=False,
+                    )  # fmt: skip
             maybe_created = True
             return await run.client.create_server(
                 name=spec.name, plan_id=spec.plan_id, os_id=spec.os_id, location=spec.location,
@@ -130,7 +149,7 @@ def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
                 backups_enabled=spec.backups_enabled, reconcile=True, timeout=timeout,
             )  # fmt: skip
 
-        server = await run.request(attempt, also_retry=(AmbiguousCreateError,))
+        server = await run.request(name, attempt, also_retry=(AmbiguousCreateError,))
         if run.wait:
             return Wait(server.id, location=spec.location)
         return Done(server)

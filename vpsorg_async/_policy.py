@@ -18,6 +18,9 @@ BACKOFF_MAX = 8.0
 RETRY_AFTER_CAP = 60.0
 #: Statuses worth a retry: the server or a proxy failed transiently.
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+#: A failure that repeats (same kind, same error) is logged once per this many seconds: a dead API
+#: fails every attempt alike, and one line per attempt would bury the one line worth reading.
+LOG_REPEAT_INTERVAL = 10.0
 #: aiohttp's own default; enough parallel connections for a fleet of bounded tasks.
 DEFAULT_MAX_CONNECTIONS = 100
 #: A list of 10,000 servers is about 5 MB; anything far bigger is not an answer we want in memory.

@@ -7,21 +7,28 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import backoff
 
+from ._endpoints import ENDPOINTS
 from ._errors import (
     RateLimitError,
+    RequestTimeoutError,
     ResponseDecodeError,
     ServerError,
+    TLSCertificateError,
     TransportError,
     ValidationError,
     VPSOrgError,
 )
-from ._models import Server, ServerStatus
+from ._models import Server, ServerList, ServerStatus
+
+if TYPE_CHECKING:
+    from ._client import Client
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -31,13 +38,17 @@ __all__ = [
     "DEFAULT_WAIT_TIMEOUT",
     "MIN_POLL_TIMEOUT",
     "TRANSIENT_ERRORS",
+    "UNREACHABLE_AFTER",
     "Jitter",
+    "PageWalk",
     "PollSchedule",
+    "Reachability",
     "Verdict",
     "WaitRule",
     "check_wait_options",
     "half_jitter",
     "is_transient",
+    "list_matching",
     "request_timeout",
 ]
 
@@ -65,12 +76,22 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_FLEET_TIMEOUT = 900.0
 #: A poll made at (or just before) the deadline still gets this long to answer; it is the one
 #: last look the deadline promises, so a wait can end at most this much after its deadline.
-MIN_POLL_TIMEOUT = 1.0
+#: Enough for a loopback or LAN answer, and small enough that ``timeout`` stays exact to 0.1 s.
+MIN_POLL_TIMEOUT = 0.05
+#: A list walk (a sweep, a fleet's lookup) reads at most this many pages more than the first
+#: page's ``count`` promised: the list may grow while it is read, but not page after page.
+EXTRA_PAGES = 2
+#: A fleet gives up on an API it cannot reach at all (connections refused, DNS or TLS failing,
+#: and no answer of any kind in between) after this long: a restart or a failover is over within
+#: 20 s, and with the fleet's 8 s backoff cap the inputs then fail within about 30 s, not at the
+#: fleet's deadline (15 minutes by default).
+UNREACHABLE_AFTER = 20.0
 
 #: Errors that do not end a wait or a fleet: throttling, 5xx, connections cut or timed out (a
 #: single request's timeout included), and garbled answers (a proxy's HTML page with a 200 is
 #: a hiccup, not a verdict about the server). They are retried until the deadline, and the last
-#: one becomes the ``__cause__`` of the ``WaiterTimeoutError``.
+#: one becomes the ``__cause__`` of the ``WaiterTimeoutError``. One ``TransportError`` is the
+#: exception: a ``TLSCertificateError`` ends the wait (see :func:`is_transient`).
 TRANSIENT_ERRORS: tuple[type[VPSOrgError], ...] = (
     RateLimitError,
     ServerError,
@@ -126,8 +147,53 @@ class WaitRule:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for an error worth polling (or acting) again after a pause."""
-    return isinstance(exc, TRANSIENT_ERRORS)
+    """True for an error worth polling (or acting) again after a pause.
+
+    A :class:`TLSCertificateError` is a ``TransportError`` but not transient: a certificate
+    that failed verification does not fix itself by waiting.
+    """
+    return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(exc, TLSCertificateError)
+
+
+def cannot_connect(exc: BaseException) -> bool:
+    """True when a request failed before a connection opened: refused, DNS, TLS, connect timeout.
+
+    ``sent`` is False for exactly those, and for a call whose deadline had already passed before
+    it could start (a ``RequestTimeoutError``), which says nothing about the API.
+    """
+    return (
+        isinstance(exc, TransportError)
+        and not exc.sent
+        and not isinstance(exc, RequestTimeoutError)
+    )
+
+
+class Reachability:
+    """Notices an API that cannot be reached: only connect failures for ``window`` seconds.
+
+    Each request's outcome is reported with :meth:`observe`. Any answer (a success or an error
+    status) means the API is reachable and starts the count again; a request that timed out or
+    was cut after sending neither counts nor resets (the API may be slow, not gone).
+    """
+
+    def __init__(self, clock: Callable[[], float], *, window: float = UNREACHABLE_AFTER) -> None:
+        self._clock = clock
+        self._window = window
+        self._since: float | None = None  # clock time of the first connect failure in a row
+        self.last: TransportError | None = None  # the latest connect failure
+
+    def observe(self, exc: BaseException | None) -> bool:
+        """Record one request's outcome (None: success); True once the API counts as unreachable."""
+        if exc is None or not isinstance(exc, TransportError):
+            self._since = None
+            return False
+        if not cannot_connect(exc):
+            return False
+        now = self._clock()
+        if self._since is None:
+            self._since = now
+        self.last = exc
+        return now - self._since >= self._window
 
 
 def half_jitter(delay: float) -> float:
@@ -174,6 +240,81 @@ class PollSchedule:
         if self._jitter is not None:
             delay = self._jitter(delay)
         return min(max(delay, 0.0), self._cap)
+
+
+class PageWalk:
+    """The bounds of one walk through the server list by page number.
+
+    A walk ends at ``deadline``: a page may start only before it (the first page of a walk, the
+    one last look, may start at it) and gets the time left as its timeout. The first page's
+    ``count`` bounds how many pages may follow: a walk that runs more than ``EXTRA_PAGES`` past
+    it raises ``ResponseDecodeError`` instead of paging on forever.
+    """
+
+    def __init__(self, deadline: float, cap: float) -> None:
+        self.deadline = deadline
+        self.pages = 0
+        self._cap = cap
+        self._limit = math.inf
+
+    def timeout(self, now: float) -> float | None:
+        """The next page's timeout; None when the walk's deadline has passed."""
+        if self.pages and now >= self.deadline:
+            return None
+        return request_timeout(self.deadline - now, self._cap)
+
+    def more(self, page: ServerList) -> bool:
+        """Count ``page`` in; True when another page should be read.
+
+        Raises:
+            ResponseDecodeError: ``next`` still points on, past what ``count`` promised.
+        """
+        self.pages += 1
+        if self.pages == 1:
+            self._limit = math.ceil(page.count / max(len(page.results), 1)) + EXTRA_PAGES
+        if not page.next or not page.results:
+            return False
+        if self.pages >= self._limit:
+            row = ENDPOINTS["list_servers"]
+            raise ResponseDecodeError(
+                f"the list still has a next page after {self.pages} pages, past the "
+                f"{page.count} servers its count promises",
+                method=row.method, path=row.path, status=200,
+            )  # fmt: skip
+        return True
+
+
+async def list_matching(
+    client: Client,
+    keep: Callable[[Server], bool],
+    *,
+    timeout: float,
+    location: str | None,
+    page_size: int,
+) -> list[Server]:
+    """Every listed server ``keep`` accepts, reading the pages within ``timeout`` seconds.
+
+    Raises:
+        RequestTimeoutError: the walk's time ran out before its last page.
+        ResponseDecodeError: the list pages on past its ``count``. And as ``list_servers``.
+    """
+    walk = PageWalk(client.clock() + timeout, client.timeout)
+    found: list[Server] = []
+    while True:
+        page_timeout = walk.timeout(client.clock())
+        if page_timeout is None:
+            row = ENDPOINTS["list_servers"]
+            raise RequestTimeoutError(
+                f"the list was not read to its end within {timeout:.2f} s ({walk.pages} pages)",
+                method=row.method, path=row.path, attempts=walk.pages,
+            )  # fmt: skip
+        page = await client.list_servers(
+            location=location, page=walk.pages + 1 if walk.pages else None,
+            page_size=page_size, timeout=page_timeout,
+        )  # fmt: skip
+        found.extend(server for server in page.results if keep(server))
+        if not walk.more(page):
+            return found
 
 
 def request_timeout(remaining: float, cap: float) -> float:

@@ -7,7 +7,8 @@ JSON, the call's overall deadline, retries with ``backoff``'s exponential full-j
 ``_errors`` and ``_convert``).
 
 Retry rule: connection errors, timeouts, 429, 500, 502, 503 and 504 are retried, but only when the
-request is safe to repeat: every endpoint but create may be repeated. A create is retried only after
+request is safe to repeat: every endpoint but create may be repeated. A TLS certificate that fails
+verification is never retried (``TLSCertificateError``). A create is retried only after
 a 429 or a connection that never opened; any other failure of a create is ambiguous and surfaces as
 ``AmbiguousCreateError``. An answer about another server than the one asked for (a stray answer
 left on an idle kept-alive connection, ``StrayAnswerError``) drops that connection and is retried
@@ -40,12 +41,14 @@ from ._errors import (
     RequestTimeoutError,
     ResponseDecodeError,
     ServerError,
+    TLSCertificateError,
     TransportError,
     VPSOrgError,
     error_from_response,
     excerpt,
     redact,
 )
+from ._logonce import LogThrottle, error_kind
 from ._ratelimit import DeadlineWouldPass, RateLimiter
 
 __all__ = ["Session", "parse_retry_after"]
@@ -78,8 +81,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def _is_retryable(exc: VPSOrgError) -> bool:
-    if isinstance(exc, RequestTimeoutError):
-        return False  # the whole call's deadline has passed
+    if isinstance(exc, RequestTimeoutError | TLSCertificateError):
+        return False  # the whole call's deadline has passed; a bad certificate stays bad
     if isinstance(exc, TransportError | StrayAnswerError):
         return True  # a stray answer: our own one was lost with the dropped connection
     return isinstance(exc, RateLimitError | ServerError) and (
@@ -129,6 +132,9 @@ class Session:
         self._clock = clock
         self._sleep = sleep
         self._limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep)
+        # A retry line is logged once per interval per (endpoint, error, retry number): one
+        # call shows each of its retries, a thousand calls failing alike a few lines.
+        self._retry_log = LogThrottle(clock)
         # Headers are built once; the token lives only here and in the aiohttp request.
         self._headers = {
             "Authorization": f"Bearer {token}",
@@ -291,9 +297,10 @@ class Session:
                 if self._clock() + delay >= deadline:
                     exc.add_note(f"not retried: the call's {budget} s deadline")
                     raise
-                logger.warning(
+                self._retry_log.log(
+                    logger, logging.WARNING, (row.name, error_kind(exc), attempt),
                     "%s %s failed (%s); retry %d of %d in %.2f s",
-                    row.method, path, _short(exc), attempt, self._max_retries, delay,
+                    row.method, path, error_kind(exc), attempt, self._max_retries, delay,
                 )  # fmt: skip
                 await self._sleep(delay)
 
@@ -450,6 +457,11 @@ def _transport_error(
 
     It quotes aiohttp's error only through ``_summary`` and does not chain it.
     """
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ServerFingerprintMismatch):
+        return TLSCertificateError(
+            f"TLS certificate rejected: {_summary(exc, secret)}",
+            method=row.method, path=path, sent=False, attempts=attempt,
+        )  # fmt: skip
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         return TransportError(
             f"cannot connect: {_summary(exc, secret)}",
@@ -477,12 +489,6 @@ def _summary(exc: aiohttp.ClientError, secret: str) -> str:
     first = str(text).split("\n", 1)[0].rstrip(": ")
     shown = excerpt(redact(first, secret), policy.WIRE_MESSAGE_CHARS)
     return f"{type(exc).__name__}: {shown}".rstrip(": ")
-
-
-def _short(exc: VPSOrgError) -> str:
-    if isinstance(exc, APIError):
-        return str(exc.status)
-    return type(exc).__name__
 
 
 class StrayAnswerError(ResponseDecodeError):

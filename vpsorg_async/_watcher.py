@@ -13,6 +13,10 @@ A server absent from a complete sweep counts as deleted; when it was not waited 
 deleted, one GET confirms (and yields the API's own ``NotFoundError``). A sweep that fails with a
 transient error only postpones the tick; one that fails otherwise (401, 403) falls back to GETs,
 so every server gets its own error.
+
+A tick never runs past the deadlines it serves: a sweep stops paging at the earliest deadline of
+the servers it has not seen yet (and at ``count`` plus a slack: see ``PageWalk``), every request
+gets at most the time left, and a GET still queued after its server's deadline is not made.
 """
 
 from __future__ import annotations
@@ -26,21 +30,30 @@ from types import TracebackType
 import attrs
 
 from ._client import Client
-from ._errors import NotFoundError, VPSOrgError, WaiterFailedError, WaiterTimeoutError
+from ._errors import (
+    NotFoundError,
+    ResponseDecodeError,
+    VPSOrgError,
+    WaiterFailedError,
+    WaiterTimeoutError,
+)
+from ._logonce import LogThrottle, error_kind
 from ._models import Server
 from ._poll import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
+    MIN_POLL_TIMEOUT,
     SHARED_POLL_GROWTH,
-    TRANSIENT_ERRORS,
     Jitter,
+    PageWalk,
     PollSchedule,
     Verdict,
     WaitRule,
     check_wait_options,
     half_jitter,
+    is_transient,
     request_timeout,
 )
 from ._validate import check_id, check_location
@@ -52,8 +65,14 @@ logger = logging.getLogger("vpsorg_async")
 #: Page size asked of the list endpoint by a sweep: 1,000 servers are ~500 KB of JSON, and the
 #: API may cap it lower (the answer's ``count`` and page length tell the real size).
 SWEEP_PAGE_SIZE = 1000
-#: Sweep failures that only postpone the tick; a 404 means a page vanished as the list shrank.
-_SWEEP_LATER: tuple[type[VPSOrgError], ...] = (*TRANSIENT_ERRORS, NotFoundError)
+#: What a request's outcome is reported as to ``on_poll``: None for an answer that was read.
+PollObserver = Callable[[VPSOrgError | None], None]
+
+
+def _sweep_later(exc: VPSOrgError) -> bool:
+    """A sweep failure that only postpones the tick; a 404 means a page vanished as the list
+    shrank."""
+    return is_transient(exc) or isinstance(exc, NotFoundError)
 
 
 @attrs.frozen
@@ -119,6 +138,8 @@ class StatusWatcher:
         slots: a semaphore to share the request budget with other work (a fleet passes its
             own); overrides ``concurrency``.
         page_size: the page size asked of the list endpoint.
+        on_poll: called after every request the watcher makes, with its error (None when it
+            was answered); a fleet uses it to notice an API it cannot reach.
 
     Raises:
         ValidationError: bad options.
@@ -135,6 +156,7 @@ class StatusWatcher:
         concurrency: int = DEFAULT_CONCURRENCY,
         slots: asyncio.Semaphore | None = None,
         page_size: int = SWEEP_PAGE_SIZE,
+        on_poll: PollObserver | None = None,
     ) -> None:
         check_wait_options(
             timeout=1.0, poll_interval=poll_interval, max_poll_interval=max_poll_interval
@@ -151,6 +173,8 @@ class StatusWatcher:
         self._concurrency = concurrency
         self._slots = slots if slots is not None else asyncio.Semaphore(concurrency)
         self._page_size = page_size
+        self._on_poll = on_poll
+        self._log = LogThrottle(self._clock)
         self._entries: dict[int, _Entry] = {}
         self._pages: dict[str | None, int] = {}  # list filter -> pages of the last sweep
         self._due = math.inf  # clock time of the next tick
@@ -330,27 +354,33 @@ class StatusWatcher:
         """Read the list page by page; return the entries left for per-server GETs."""
         location = self._filter(pending)
         unseen = {entry.server_id: entry for entry in pending}
-        # one answer serves every pending server, so it may take as long as the latest deadline
-        timeout = request_timeout(
-            max(entry.deadline for entry in pending) - self._clock(), self._client.timeout
-        )
-        page_no, fetched = 1, 0
+        walk = PageWalk(min(entry.deadline for entry in pending), self._client.timeout)
+        fetched = 0
         while True:
+            page_no = walk.pages + 1
             try:
                 async with self._slots:
+                    timeout = walk.timeout(self._clock())
+                    if timeout is None:  # an unseen server's deadline came: it ends this tick
+                        return []
                     self.stats.list_requests += 1
                     page = await self._client.list_servers(
                         location=location, page=page_no if page_no > 1 else None,
                         page_size=self._page_size, timeout=timeout,
                     )  # fmt: skip
-            except _SWEEP_LATER as exc:  # a 404: the list shrank under us
-                logger.info("server list poll failed (%s); trying again next tick", exc)
-                for entry in unseen.values():
-                    entry.last_error = exc
-                return []
             except VPSOrgError as exc:
+                self._polled(exc)
+                if _sweep_later(exc):
+                    self._log.log(
+                        logger, logging.INFO, ("sweep", error_kind(exc)),
+                        "server list poll failed (%s); trying again next tick", exc,
+                    )  # fmt: skip
+                    for entry in unseen.values():
+                        entry.last_error = exc
+                    return []
                 logger.info("server list poll failed (%s); polling each server instead", exc)
                 return list(unseen.values())
+            self._polled(None)
             fetched += len(page.results)
             for server in page.results:
                 seen = unseen.pop(server.id, None)
@@ -359,7 +389,12 @@ class StatusWatcher:
             if page_no == 1:
                 per_page = max(len(page.results), 1)
                 self._pages[location] = max(1, math.ceil(page.count / per_page))
-            if not page.next or not page.results:
+            try:
+                more = walk.more(page)
+            except ResponseDecodeError as exc:
+                logger.info("server list poll stopped (%s); polling each server instead", exc)
+                return list(unseen.values())
+            if not more:
                 return self._absent(unseen.values())
             if not unseen:
                 return []
@@ -368,7 +403,11 @@ class StatusWatcher:
             # (or ignores ``page``); ask the rest one by one rather than page on forever
             if pages_left == 0 or (self._coalesce is None and pages_left >= len(unseen)):
                 return list(unseen.values())
-            page_no += 1
+            walk.deadline = min(entry.deadline for entry in unseen.values())
+
+    def _polled(self, error: VPSOrgError | None) -> None:
+        if self._on_poll is not None:
+            self._on_poll(error)
 
     def _absent(self, entries: Iterable[_Entry]) -> list[_Entry]:
         """Resolve servers missing from a complete sweep; return those a GET must confirm."""
@@ -397,22 +436,31 @@ class StatusWatcher:
             return  # forgotten meanwhile
         try:
             async with self._slots:
+                left = entry.deadline - self._clock()
+                if left <= -MIN_POLL_TIMEOUT:
+                    return  # queued behind other requests past its deadline: it ends this tick
                 self.stats.get_requests += 1
                 server = await self._client.get_server(
-                    entry.server_id,
-                    timeout=request_timeout(entry.deadline - self._clock(), self._client.timeout),
+                    entry.server_id, timeout=request_timeout(left, self._client.timeout)
                 )
         except NotFoundError as exc:
+            self._polled(exc)
             if entry.rule.gone is Verdict.SUCCESS:
                 self._resolve(entry, WaitResult(entry.server_id, None))
             else:
                 self._resolve(entry, WaitResult(entry.server_id, entry.last, exc))
-        except TRANSIENT_ERRORS as exc:
-            entry.last_error = exc
-            logger.info("poll of server %d failed (%s); polling on", entry.server_id, exc)
         except VPSOrgError as exc:
-            self._resolve(entry, WaitResult(entry.server_id, entry.last, exc))
+            self._polled(exc)
+            if not is_transient(exc):
+                self._resolve(entry, WaitResult(entry.server_id, entry.last, exc))
+                return
+            entry.last_error = exc
+            self._log.log(
+                logger, logging.INFO, ("poll", error_kind(exc)),
+                "poll of server %d failed (%s); polling on", entry.server_id, exc,
+            )  # fmt: skip
         else:
+            self._polled(None)
             self._observe(entry, server)
 
     def _observe(self, entry: _Entry, server: Server) -> None:

@@ -26,7 +26,15 @@
   ``on_progress``, and then lets the ``CancelledError`` go on.
 
 All waiting and deadlines use the client's ``clock`` and ``sleep``; transient errors (429, 5xx,
-cut connections) are retried until the deadline, on top of the client's own retries.
+cut connections) are retried until the deadline, on top of the client's own retries, and the
+error an input finally fails with counts every attempt made for it (``attempts``, and a note).
+Every list walk and poll ends at the deadline, however long the list claims to be.
+
+- **A dead API fails fast**: when the API answers nothing but connection failures (refused,
+  DNS, TLS) for ``UNREACHABLE_AFTER`` seconds (20), every unfinished input fails with
+  :class:`FleetAbortedError` ``reason="unreachable"``, not at the deadline. A TLS certificate
+  that fails verification (:class:`~vpsorg_async.TLSCertificateError`) is never retried.
+  Repeated failures are logged once per 10 s per kind of error, not once per attempt.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from ._poll import (
     DEFAULT_FLEET_TIMEOUT,
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
+    UNREACHABLE_AFTER,
     check_wait_options,
 )
 from ._validate import check_id
@@ -52,6 +61,7 @@ from ._validate import check_id
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_FLEET_TIMEOUT",
+    "UNREACHABLE_AFTER",
     "AbortReason",
     "FleetAbortedError",
     "FleetEvent",
@@ -202,12 +212,14 @@ async def create(
     on_progress: Progress[str] | None = None,
     result: FleetResult[str] | None = None,
 ) -> FleetResult[str]:
-    """Create every server, keyed by name; with ``wait``, until each is ``active``.
+    """Create every server that is absent, keyed by name; with ``wait``, until each is ``active``.
 
-    Safe to re-run: one list pass first finds servers that already exist with the same name
-    in the same location (``already``; waited for if still provisioning, failed if
-    suspended). Every create uses ``reconcile=True``, and a create whose outcome is unknown is
-    looked up by name before it is ever sent again, so no server is created twice.
+    The contract is create-if-absent: a server that already exists with the same name in the
+    same location counts as done (``Outcome.already``, whatever its plan or OS; waited for if
+    still provisioning, failed if suspended), and nothing is created for it. One list pass
+    finds them first, so a re-run finishes what an earlier run left. Every create uses
+    ``reconcile=True``, and a create whose outcome is unknown is looked up by name before it
+    is ever sent again, so no server is created twice.
 
     Args:
         servers: the create bodies; names must be unique within the call.
@@ -218,7 +230,9 @@ async def create(
 
     Raises:
         ValidationError: a name appears twice, or bad arguments, before any request.
-        APIError, TransportError: the first list pass failed for good (nothing was created).
+        APIError, TransportError, ResponseDecodeError: the first list pass failed for good
+            (nothing was created). When the deadline passes or the API is unreachable during
+            that pass, every input fails with ``FleetAbortedError`` instead (``stage="queued"``).
         asyncio.CancelledError: the call was cancelled (``result`` holds what was done).
     """
     specs: dict[str, CreateServer] = {}

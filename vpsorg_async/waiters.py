@@ -43,6 +43,7 @@ from ._poll import (
     WaitRule,
     check_wait_options,
     half_jitter,
+    is_transient,
     request_timeout,
 )
 from ._validate import check_id
@@ -78,6 +79,9 @@ DELETED = "deleted"
 
 
 _SUSPENDED = frozenset({ServerStatus.SUSPENDED.value})
+#: The statuses a caller may wait for or name as failures: the documented ones. A typo such as
+#: ``"Active"`` would otherwise wait out the whole timeout for a status the API never reports.
+_DOCUMENTED = frozenset(status.value for status in ServerStatus)
 
 #: The state table. ``suspended`` never ends by waiting, so it fails every wait but ``deleted``
 #: (a server may be deleted whatever its status). Stable statuses such as ``stopped`` while
@@ -105,16 +109,24 @@ def rule_for(target: str, failure_statuses: Iterable[str] = ()) -> WaitRule:
     """The table's row for ``target`` (or success on ``target`` alone), plus ``failure_statuses``.
 
     Raises:
-        ValidationError: ``target`` is empty or also named as a failure status.
+        ValidationError: ``target`` or a failure status is not a documented status
+            (``ServerStatus``, or :data:`DELETED` as a target), or the target is also named
+            as a failure status.
     """
-    if not isinstance(target, str) or not target:
-        raise ValidationError("status", f"must be a non-empty status string, got {target!r}")
-    target = str(target)
-    extra = frozenset(str(s) for s in failure_statuses)
+    target = _documented("status", target, also=DELETED)
+    extra = frozenset(_documented("failure_statuses", s) for s in failure_statuses)
     if target in extra:
         raise ValidationError("failure_statuses", f"must not contain the target {target!r}")
     rule = WAITERS.get(target) or WaitRule(target, frozenset({target}))
     return attrs.evolve(rule, failure=rule.failure | extra) if extra else rule
+
+
+def _documented(param: str, status: object, *, also: str | None = None) -> str:
+    """``status`` as a plain string, if the API documents it (or it is ``also``)."""
+    if isinstance(status, str) and (status in _DOCUMENTED or status == also):
+        return str(status)
+    allowed = sorted(_DOCUMENTED | ({also} if also else set()))
+    raise ValidationError(param, f"must be one of {', '.join(allowed)}; got {status!r}")
 
 
 async def wait_for_status(
@@ -243,6 +255,8 @@ async def _wait_one(
                 return None
             raise
         except TRANSIENT_ERRORS as exc:
+            if not is_transient(exc):  # a TLSCertificateError does not fix itself
+                raise
             last_error = exc
             logger.info(
                 "poll of server %d failed (%s); polling on until the deadline", server_id, exc
