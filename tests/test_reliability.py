@@ -130,3 +130,50 @@ async def test_the_token_appears_nowhere_across_a_faulty_fleet(
         assert token not in record.getMessage()
     for text in shown:
         assert token not in text
+
+
+async def test_fleet_create_lists_once_not_before_every_create() -> None:
+    specs = [
+        CreateServer(name=f"web-{i}", plan_id=1, os_id=5, location="us-west") for i in range(5)
+    ]
+    async with Simulator(servers=0, delays=Delays.fast()) as sim:
+        async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
+            result = await fleet.create(client, specs, wait=False)
+        assert len(result.succeeded) == 5
+        assert sim.ledger.count("create_server") == 5
+        assert sim.ledger.count("list_servers") == 1  # the first pass, nothing per create
+
+
+async def test_fleet_create_after_a_lost_answer_adopts_the_one_new_matching_server() -> None:
+    async with Simulator(servers=0, delays=Delays.fast(), faults=DROP_AFTER_CREATE) as sim:
+        sim.add_server(name=CREATE.name, location=CREATE.location, plan_id=2, os_id=5)
+        async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
+            result = await fleet.create(client, [CREATE])
+        # a namesake of another plan was there first: create-if-absent matches name and location
+        # only, so it counts as already there and nothing is created
+        assert [o.already for o in result.succeeded] == [True]
+        assert sim.ledger.count("create_server") == 0
+    other = CreateServer(name="web-08", plan_id=1, os_id=5, location="us-west")
+    async with Simulator(servers=0, delays=Delays.fast(), faults=DROP_AFTER_CREATE) as sim:
+        async with Client(sim.token, base_url=sim.url, sleep=_no_sleep) as client:
+            result = await fleet.create(client, [other])
+        assert [o.server.name for o in result.succeeded if o.server is not None] == ["web-08"]
+        assert sim.ledger.created_names == ["web-08"]  # adopted after the lost answer, not resent
+
+
+async def test_fleet_create_with_two_new_matching_servers_fails_with_the_candidates() -> None:
+    async with Simulator(servers=0, delays=Delays.fast(), faults=DROP_AFTER_CREATE) as sim:
+        added: list[int] = []
+
+        async def sleep(_: float) -> None:
+            if not added:  # someone else creates the same server while our answer is lost
+                added.append(sim.add_server(name=CREATE.name, location=CREATE.location)["id"])
+            await asyncio.sleep(0)
+
+        async with Client(sim.token, base_url=sim.url, sleep=sleep) as client:
+            result = await fleet.create(client, [CREATE])
+        assert sim.ledger.count("create_server") == 1  # never resent
+        [failed] = result.failed
+        assert isinstance(failed.error, AmbiguousCreateError)
+        assert len(failed.error.candidates) == 2
+        assert added[0] in {c.id for c in failed.error.candidates}

@@ -22,7 +22,7 @@ import attrs
 
 from . import _policy as policy
 from ._client import Client
-from ._errors import RateLimitError, VPSOrgError
+from ._errors import AmbiguousCreateError, RateLimitError, VPSOrgError
 from ._logonce import LogThrottle, error_kind
 from ._models import Server
 from ._outcome import AbortReason, FleetAbortedError, FleetEvent, FleetResult, Outcome, Phase
@@ -293,7 +293,8 @@ class Run(Generic[K]):
             except VPSOrgError as exc:
                 self._count_attempts(key, exc)
                 self._observe(exc)
-                if not (is_transient(exc) or isinstance(exc, also_retry)):
+                retry_also = isinstance(exc, also_retry) and not _undecidable(exc)
+                if not (is_transient(exc) or retry_also):
                     self._tell_attempts(key, exc, calls, started)
                     raise
                 delay = schedule.next_delay()
@@ -383,3 +384,8 @@ class Run(Generic[K]):
                     self._record(key, Outcome(key, False, error=error))
         finally:
             self._on_progress = on_progress
+
+
+def _undecidable(exc: VPSOrgError) -> bool:
+    """A create that several new servers may have come from: looking again cannot tell."""
+    return isinstance(exc, AmbiguousCreateError) and bool(exc.candidates)

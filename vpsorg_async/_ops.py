@@ -18,6 +18,7 @@ from ._errors import (
     BadRequestError,
     NotFoundError,
     RequestTimeoutError,
+    VPSOrgError,
     WaiterFailedError,
 )
 from ._fleet import Done, Fail, Op, Run, Settle, Step, Wait
@@ -125,17 +126,22 @@ def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
                 return Wait(found.id, already=True, location=spec.location)
             return Done(found, already=True)
         maybe_created = False
+        unknown: VPSOrgError = RequestTimeoutError(
+            "an earlier create's outcome is unknown", method=_CREATE.method, path=_CREATE.path
+        )
 
         async def attempt(timeout: float) -> Server:
-            nonlocal maybe_created
+            nonlocal maybe_created, unknown
             started = run.client.clock()
             if maybe_created:  # an earlier attempt may have created it: look before creating
                 again = await list_matching(
-                    run.client, lambda server: server.name == name, timeout=timeout,
+                    run.client, lambda server: _made_by(server, spec), timeout=timeout,
                     location=spec.location, page_size=SWEEP_PAGE_SIZE,
                 )  # fmt: skip
-                if again:
+                if len(again) == 1:  # none was there at the first pass: this is ours
                     return again[0]
+                if again:
+                    raise AmbiguousCreateError(request=spec, cause=unknown, candidates=tuple(again))
                 timeout -= run.client.clock() - started
                 if timeout <= 0:
                     raise RequestTimeoutError(
@@ -143,11 +149,18 @@ def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
                         method=_CREATE.method, path=_CREATE.path, sent=False,
                     )  # fmt: skip
             maybe_created = True
-            return await run.client.create_server(
-                name=spec.name, plan_id=spec.plan_id, os_id=spec.os_id, location=spec.location,
-                hostname=spec.hostname, ssh_key_id=spec.ssh_key_id,
-                backups_enabled=spec.backups_enabled, reconcile=True, timeout=timeout,
-            )  # fmt: skip
+            # Not create_server(reconcile=True): its lookups would walk the location's list
+            # before every create. The first pass already knows what existed; this loop looks
+            # again only after an unknown outcome.
+            try:
+                return await run.client.create_server(
+                    name=spec.name, plan_id=spec.plan_id, os_id=spec.os_id,
+                    location=spec.location, hostname=spec.hostname, ssh_key_id=spec.ssh_key_id,
+                    backups_enabled=spec.backups_enabled, timeout=timeout,
+                )  # fmt: skip
+            except AmbiguousCreateError as exc:
+                unknown = exc.cause
+                raise
 
         server = await run.request(name, attempt, also_retry=(AmbiguousCreateError,))
         if run.wait:
@@ -155,3 +168,13 @@ def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
         return Done(server)
 
     return Op("create", rule, act, prepare)
+
+
+def _made_by(server: Server, spec: CreateServer) -> bool:
+    """True when ``server`` has everything ``spec`` asked for (the walk filters the location)."""
+    return (
+        server.name == spec.name
+        and server.plan.id == spec.plan_id
+        and server.os.id == spec.os_id
+        and server.location == spec.location
+    )
