@@ -21,7 +21,7 @@ LAYER = {
     "_ratelimit": 0,
     "_status": 0,
     "_deadline": 0,
-    "_seams": 0,  # protocols only; the Server it names is imported for type checking alone
+    "_seams": 3,  # protocols only; names the Server model (for type checking alone)
     "_validate": 1,
     "_logonce": 1,
     "_models": 2,
