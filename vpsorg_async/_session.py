@@ -189,6 +189,9 @@ class Session:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers=self._headers,
+                # The API authenticates with the Bearer token: no cookies to keep or to send, so
+                # no jar to consult on every request and to fill from every answer.
+                cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=policy.CONNECT_TIMEOUT),
                 json_serialize=json.dumps,
             )
