@@ -369,7 +369,7 @@ class Client:
         """One page of servers, optionally filtered by ``status`` and ``location``.
 
         Raises:
-            AuthenticationError, TransportError, ResponseDecodeError, ValidationError.
+            AuthenticationError, TransportError, ResponseDecodeError, ValidationError: as any call.
         """
         raise NotImplementedError
 
@@ -394,7 +394,7 @@ class Client:
         then the server is looked up by its name and returned, or created if none exists.
 
         Raises:
-            ValidationError, BadRequestError, PaymentRequiredError, AmbiguousCreateError, ...
+            ValidationError, BadRequestError, PaymentRequiredError, AmbiguousCreateError: and more.
         """
         raise NotImplementedError
 
