@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict vpsorg_async tests
+	$(BIN)/mypy --strict vpsorg_async tests tools
 
 unit: $(STAMP)
 	$(BIN)/python -m coverage erase

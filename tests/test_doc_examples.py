@@ -50,11 +50,13 @@ def test_the_block_finder_sees_only_python_fences(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[example_id(e) for e in EXAMPLES])
 async def test_example_runs(example: tuple[Path, int, str], tmp_path: Path) -> None:
-    page, index, code = example
+    _, index, code = example
     script = tmp_path / f"test_example_{index}.py"
     script.write_text(code)
     is_test_module = re.search(r"^(async )?def test_", code, flags=re.M) is not None
-    command = ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(script)] if is_test_module else []
+    command = (
+        ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(script)] if is_test_module else []
+    )
     async with Simulator(servers=6, delays=Delays.fast(), seed=index) as sim:
         sim.add_server(name="web-01", status="active", location="us-west")
         env = {**os.environ, "VPSORG_API_TOKEN": sim.token, "VPSORG_BASE_URL": sim.url}
