@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: all demo test lint typecheck unit bench soak clean
+.PHONY: all demo test lint typecheck unit docs test-deps test-pythons bench soak clean
 
 all: test
 
@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,cli,bench]'
+	$(BIN)/python -m pip install -q -e '.[test,cli,bench,docs]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
@@ -26,14 +26,30 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict vpsorg_async tests
+	$(BIN)/mypy --strict vpsorg_async tests tools
 
 unit: $(STAMP)
 	$(BIN)/python -m coverage erase
 	$(BIN)/python -m coverage run -m pytest -q
 	$(BIN)/python -m coverage report
 
-test: lint typecheck unit
+# The site goes to site/ (git-ignored); --strict turns every warning (a broken link, a docstring
+# griffe cannot parse) into a failure. mkdocs.yml names no online inventory: the build is offline.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# The unit suite on the oldest and on the newest releases that pyproject.toml allows for each
+# runtime dependency, each in its own venv (.venv-oldest, .venv-newest); see tools/depsets.py.
+test-deps: $(STAMP)
+	$(BIN)/python tools/depsets.py test oldest
+	$(BIN)/python tools/depsets.py test newest
+
+# The newest set on the other CPython versions pyproject.toml claims (from pyenv).
+test-pythons: $(STAMP)
+	$(BIN)/python tools/depsets.py test newest --python 3.12
+	$(BIN)/python tools/depsets.py test newest --python 3.13
+
+test: lint typecheck unit docs test-deps
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
@@ -42,4 +58,4 @@ soak: $(STAMP)
 	$(BIN)/python -m tests.soak
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .coverage benchmarks/results
+	rm -rf $(VENV) .venv-oldest* .venv-newest* site .mypy_cache .ruff_cache .coverage benchmarks/results

@@ -8,11 +8,12 @@ type under ``TYPE_CHECKING`` only, so at run time they reach it through fixtures
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestServer
 from aioresponses import aioresponses
 
@@ -54,6 +55,32 @@ class FakeTime:
 
 MakeClient = Callable[..., Client]
 Serve = Callable[[web.Application], Awaitable[str]]
+
+
+class _SentWriter:
+    """Stands in for the finished request writer that aiohttp 3.14's ``ClientResponse`` requires."""
+
+    output_size = 0
+
+
+class _CompatResponse(ClientResponse):
+    """aiohttp >= 3.14 made ``stream_writer`` a required argument of ``ClientResponse``, which
+    aioresponses (0.7.9, its latest release) does not pass; give it a writer that already sent."""
+
+    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", _SentWriter())
+        super().__init__(method, url, **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _aioresponses_compat() -> Iterator[None]:
+    """Let aioresponses build responses on every aiohttp the project allows (a no-op before 3.14)."""
+    if "stream_writer" not in inspect.signature(ClientResponse.__init__).parameters:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("aioresponses.core.ClientResponse", _CompatResponse)
+        yield
 
 
 @pytest.fixture(autouse=True)

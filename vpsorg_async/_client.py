@@ -484,7 +484,7 @@ class Client:
         nothing, so it raises ``ValidationError``.
 
         Raises:
-            AuthenticationError, TransportError, ResponseDecodeError, ValidationError.
+            AuthenticationError, TransportError, ResponseDecodeError, ValidationError: as any call.
         """
         raise NotImplementedError
 
@@ -513,7 +513,7 @@ class Client:
         are not unique. ``timeout`` covers all of it.
 
         Raises:
-            ValidationError, BadRequestError, PaymentRequiredError, AmbiguousCreateError, ...
+            ValidationError, BadRequestError, PaymentRequiredError, AmbiguousCreateError: and more.
         """
         raise NotImplementedError
 
