@@ -682,10 +682,13 @@ async def test_reconciling_creators_of_one_name_each_adopt_their_own(locked: boo
     lock = None if locked else _NoLock()
     async with Simulator(servers=0, faults=faults) as sim:
         async with Client(sim.token, base_url=sim.url, sleep=_no_wait, create_lock=lock) as client:
-            spec = {"name": "api-server-07", "plan_id": 1, "os_id": 5, "location": "us-west"}
             results = await asyncio.gather(
-                client.create_server(**spec, reconcile=True),
-                client.create_server(**spec, reconcile=True),
+                *(
+                    client.create_server(
+                        name="api-server-07", plan_id=1, os_id=5, location="us-west", reconcile=True
+                    )
+                    for _ in range(2)
+                ),
                 return_exceptions=True,
             )
         assert sim.ledger.created_names == ["api-server-07", "api-server-07"]
