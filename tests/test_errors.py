@@ -35,7 +35,8 @@ from vpsorg_async import (
     WaiterFailedError,
     WaiterTimeoutError,
 )
-from vpsorg_async._errors import BODY_EXCERPT, error_from_response
+from vpsorg_async._answers import error_from_response
+from vpsorg_async._redact import BODY_EXCERPT
 
 if TYPE_CHECKING:
     from conftest import MakeClient

@@ -37,9 +37,9 @@ from vpsorg_async import (
     ServerStatus,
     VPSOrgError,
 )
+from vpsorg_async._answers import error_from_response
 from vpsorg_async._convert import decode
-from vpsorg_async._errors import error_from_response
-from vpsorg_async._session import parse_retry_after
+from vpsorg_async._wire import parse_retry_after
 
 BASE = "https://admin.vps.org/api/v1"
 ITEM = BASE + "/servers/12345/"

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import re
@@ -661,3 +662,74 @@ def test_the_rows_that_echo_an_id_are_the_idempotent_item_rows() -> None:
         for name in owners:
             model = typing.get_type_hints(model)[name]
         assert typing.get_type_hints(model)[last] is int
+
+
+class _NoLock:
+    """A CreateLock that excludes nothing: what reconcile would do without one."""
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str, *, timeout: float) -> AsyncIterator[None]:
+        yield
+
+
+@pytest.mark.parametrize("locked", [True, False], ids=["create-lock", "no-lock"])
+async def test_reconciling_creators_of_one_name_each_adopt_their_own(locked: bool) -> None:
+    # Every create acts, then loses its answer. Two tasks create a server of the same name at
+    # once. Holding the name's create lock from the first lookup until the outcome is known,
+    # each sees the other's server as one that existed before it looked, and adopts its own.
+    # Without the lock both list "none yet", both create, and each then finds two candidates.
+    faults = Faults(drop_after_rate=1.0, endpoints=frozenset({"create_server"}))
+    lock = None if locked else _NoLock()
+    async with Simulator(servers=0, faults=faults) as sim:
+        async with Client(sim.token, base_url=sim.url, sleep=_no_wait, create_lock=lock) as client:
+            results = await asyncio.gather(
+                *(
+                    client.create_server(
+                        name="api-server-07", plan_id=1, os_id=5, location="us-west", reconcile=True
+                    )
+                    for _ in range(2)
+                ),
+                return_exceptions=True,
+            )
+        assert sim.ledger.created_names == ["api-server-07", "api-server-07"]
+    if not locked:
+        assert all(isinstance(r, AmbiguousCreateError) and r.candidates for r in results)
+        return
+    ids = {r.id for r in results if not isinstance(r, BaseException)}
+    assert ids == {server["id"] for server in sim.servers}
+    assert len(ids) == 2
+
+
+class _CountingPacer:
+    """A Pacer that only counts: the seam a shared pacer plugs into."""
+
+    def __init__(self) -> None:
+        self.turns = self.successes = 0
+        self.throttles: list[float | None] = []
+
+    async def wait_turn(self, deadline: float) -> None:
+        self.turns += 1
+
+    def on_success(self) -> None:
+        self.successes += 1
+
+    def on_throttle(self, retry_after: float | None) -> None:
+        self.throttles.append(retry_after)
+
+
+async def test_a_pacer_given_to_the_client_paces_every_attempt() -> None:
+    pacer = _CountingPacer()
+    async with Simulator(servers=2) as sim:
+        sim.faults = Faults(throttle_rate=1.0, endpoints=frozenset({"get_server"}))
+        async with Client(sim.token, base_url=sim.url, sleep=_no_wait, pacer=pacer) as client:
+            await client.list_servers()
+            with pytest.raises(RateLimitError):
+                await client.get_server(sim.servers[0]["id"])
+    assert pacer.turns == 4  # the list, and the three attempts of the GET
+    assert pacer.successes == 1
+    assert len(pacer.throttles) == 3
+
+
+def test_rate_limit_and_a_pacer_do_not_mix() -> None:
+    with pytest.raises(ValidationError, match="rate_limit"):
+        Client("t0k3n", rate_limit=5, pacer=_CountingPacer())

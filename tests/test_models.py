@@ -42,7 +42,7 @@ from vpsorg_async import (
     ValidationError,
 )
 from vpsorg_async._convert import converter, decode, encode_body
-from vpsorg_async._validate import check_optional_str, check_timeout
+from vpsorg_async._validate import check_timeout
 
 #: The API document, in the shared workspace; the checks that read it skip when it is absent.
 SEED_PATH = "/work/shared/seed/000_5522b0e6f3700304.txt"
@@ -604,18 +604,6 @@ def test_request_models_are_keyword_only() -> None:
 def test_a_non_attrs_target_is_described_too() -> None:
     with pytest.raises(ResponseDecodeError, match=r"expected int, got object @ int"):
         decode({"id": 1}, int)
-
-
-@pytest.mark.parametrize("value", [None, "x", "us-west"])
-def test_optional_strings_accept(value: str | None) -> None:
-    check_optional_str("label", value)
-
-
-@pytest.mark.parametrize("value", ["", 5, b"x", ["x"]])
-def test_optional_strings_refuse(value: Any) -> None:
-    with pytest.raises(ValidationError, match="non-empty string or None") as info:
-        check_optional_str("label", value)
-    assert info.value.param == "label"
 
 
 @pytest.mark.parametrize("value", [None, 0.001, 1, 60.0, float("inf")])

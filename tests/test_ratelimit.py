@@ -33,7 +33,7 @@ def limiter(fake_time: FakeTime, rate: float | None = None) -> RateLimiter:
 async def test_unpaced_never_waits(fake_time: FakeTime) -> None:
     pacer = limiter(fake_time)
     for _ in range(100):
-        await pacer.acquire(FAR)
+        await pacer.wait_turn(FAR)
     assert fake_time.sleeps == []
     assert pacer.rate is None
 
@@ -41,22 +41,22 @@ async def test_unpaced_never_waits(fake_time: FakeTime) -> None:
 async def test_a_pace_spaces_requests_evenly(fake_time: FakeTime) -> None:
     pacer = limiter(fake_time, rate=2.0)
     for _ in range(4):
-        await pacer.acquire(FAR)
+        await pacer.wait_turn(FAR)
     assert fake_time.sleeps == [0.5, 0.5, 0.5]
     fake_time.advance(10)  # idle time is not banked as a burst beyond one slot
-    await pacer.acquire(FAR)
-    await pacer.acquire(FAR)
+    await pacer.wait_turn(FAR)
+    await pacer.wait_turn(FAR)
     assert fake_time.sleeps == [0.5, 0.5, 0.5, 0.5]
 
 
 async def test_a_wait_past_the_deadline_is_refused(fake_time: FakeTime) -> None:
     pacer = limiter(fake_time, rate=1.0)
-    await pacer.acquire(FAR)
+    await pacer.wait_turn(FAR)
     with pytest.raises(DeadlineWouldPass, match="past the call's deadline") as info:
-        await pacer.acquire(fake_time.now + 0.5)
+        await pacer.wait_turn(fake_time.now + 0.5)
     assert info.value.wait == 1.0
     assert fake_time.sleeps == []
-    await pacer.acquire(FAR)  # the refused request reserved no slot
+    await pacer.wait_turn(FAR)  # the refused request reserved no slot
     assert fake_time.sleeps == [1.0]
 
 
@@ -64,11 +64,11 @@ async def test_a_throttle_pauses_everyone_until_retry_after(fake_time: FakeTime)
     pacer = limiter(fake_time)
     pacer.on_throttle(5.0)
     pacer.on_throttle(2.0)  # a shorter hint does not shorten the pause
-    await pacer.acquire(FAR)
+    await pacer.wait_turn(FAR)
     assert fake_time.sleeps == [5.0]
     pacer.on_throttle(30.0)
     with pytest.raises(DeadlineWouldPass):
-        await pacer.acquire(fake_time.now + 10)
+        await pacer.wait_turn(fake_time.now + 10)
 
 
 @pytest.mark.parametrize("retry_after", [None, 0.0, -3.0])
@@ -77,7 +77,7 @@ async def test_a_throttle_without_a_hint_does_not_pause(
 ) -> None:
     pacer = limiter(fake_time)
     pacer.on_throttle(retry_after)
-    await pacer.acquire(FAR)
+    await pacer.wait_turn(FAR)
     assert fake_time.sleeps == []
     assert pacer.rate == MIN_RATE  # nothing measured yet: the slowest pace
 
@@ -113,7 +113,7 @@ async def test_a_configured_pace_recovers_to_its_limit(fake_time: FakeTime) -> N
 async def test_an_unconfigured_pace_is_measured_and_lifted_again(fake_time: FakeTime) -> None:
     pacer = limiter(fake_time)
     for _ in range(5):
-        await pacer.acquire(FAR)
+        await pacer.wait_turn(FAR)
     pacer.on_throttle(None)  # five requests within the first second: 5/s
     assert pacer.rate == pytest.approx(5 * DECREASE_FACTOR)
     for _ in range(100):
@@ -126,9 +126,9 @@ async def test_an_unconfigured_pace_is_measured_and_lifted_again(fake_time: Fake
 async def test_the_rate_is_measured_over_one_second_windows(fake_time: FakeTime) -> None:
     pacer = limiter(fake_time)
     for _ in range(8):
-        await pacer.acquire(FAR)
+        await pacer.wait_turn(FAR)
     fake_time.advance(2.0)
-    await pacer.acquire(FAR)  # closes the window: 8 requests in 2 s
+    await pacer.wait_turn(FAR)  # closes the window: 8 requests in 2 s
     pacer.on_throttle(None)
     assert pacer.rate == pytest.approx(4 * DECREASE_FACTOR)
 
@@ -163,7 +163,9 @@ async def test_a_429_pauses_the_next_call_of_the_whole_client(
     assert fake_time.sleeps == []
     await client.get_server(12345)
     assert fake_time.sleeps == [10.0]
-    assert client._session.limiter.rate is not None  # and it slowed down
+    pacer = client._session._pacer
+    assert isinstance(pacer, RateLimiter)
+    assert pacer.rate is not None  # and it slowed down
 
 
 async def test_a_pace_that_would_pass_the_deadline_is_a_timeout(

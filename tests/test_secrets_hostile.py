@@ -40,8 +40,9 @@ from vpsorg_async import (
     VPSOrgError,
 )
 from vpsorg_async import _policy as policy
+from vpsorg_async._answers import error_from_response
 from vpsorg_async._convert import decode_json
-from vpsorg_async._errors import bounded, error_from_response, redact
+from vpsorg_async._redact import bounded, redact
 
 if TYPE_CHECKING:
     from conftest import Serve

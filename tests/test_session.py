@@ -38,7 +38,7 @@ from vpsorg_async import (
     ServerError,
     TransportError,
 )
-from vpsorg_async._session import parse_retry_after
+from vpsorg_async._wire import parse_retry_after
 
 if TYPE_CHECKING:
     from conftest import FakeTime, Hanging, MakeClient, Serve

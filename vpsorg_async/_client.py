@@ -1,40 +1,29 @@
 """``Client``: the nine typed coroutine methods, generated from the endpoint table.
 
 Each method is declared once with its full signature (so mypy and IDEs see real parameters and
-return types) and decorated with ``@endpoint(ROW)``, which replaces the declaration's body with the
-table-driven implementation: it sorts the arguments into path, query and body by the row, validates
-them before anything is sent, and hands the call to the session layer.
+return types) and decorated with ``@endpoint(ROW)`` (``_methods``), which replaces the
+declaration's body with the table-driven implementation. ``Client._invoke`` validates the
+arguments before anything is sent and hands the call to the session layer; page walks live in
+``_pages`` and reconciling creates in ``_reconcile``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
-import ipaddress
 import os
-import re
 import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import aiohttp
-import attrs
-import yarl
 
 from . import _policy as policy
-from ._deadline import Deadline
+from ._config import check_base_url, check_token
 from ._endpoints import ENDPOINTS, Endpoint
-from ._errors import (
-    AmbiguousCreateError,
-    ConfigurationError,
-    RequestTimeoutError,
-    ResponseDecodeError,
-    ValidationError,
-    VPSOrgError,
-)
+from ._errors import ConfigurationError, ValidationError
+from ._methods import check_query, endpoint
 from ._models import (
     ActionResult,
     CreatedServer,
@@ -44,91 +33,15 @@ from ._models import (
     ServerList,
     ServerStatus,
 )
+from ._pages import deadline_of, walk
+from ._ratelimit import RateLimiter
+from ._reconcile import create_reconciled
+from ._seams import CreateLock, LocalCreateLocks, Pacer
 from ._session import Session
-from ._validate import (
-    check_id,
-    check_location,
-    check_status,
-    check_timeout,
-    check_user_agent,
-)
+from ._validate import check_id, check_timeout, check_user_agent
 from ._version import __version__
 
-__all__ = ["Client", "endpoint"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
-C = TypeVar("C", bound="Client")
-
-#: Keyword options every generated method accepts besides the row's parameters.
-CALL_OPTIONS = ("timeout",)
-#: Extra options of particular rows, handled by ``Client._invoke``.
-ROW_OPTIONS = {"create_server": ("reconcile",)}
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
-#: The userinfo part of a URL (``user:password@``), masked wherever a URL is quoted.
-_USERINFO = re.compile(r"(?<=//)[^/?#]*@")
-
-
-def endpoint(
-    row: Endpoint,
-) -> Callable[
-    [Callable[Concatenate[C, P], Coroutine[Any, Any, R]]],
-    Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
-]:
-    """Turn a typed declaration into the table-driven implementation of ``row``.
-
-    The declaration's parameters must be exactly the row's path, query and body names plus the call
-    options; ``tests/test_endpoints.py`` checks that for all nine.
-    """
-
-    def decorate(
-        declaration: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
-    ) -> Callable[Concatenate[C, P], Coroutine[Any, Any, R]]:
-        params = list(inspect.signature(declaration).parameters.values())[1:]
-        positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD)
-        allowed = frozenset(p.name for p in params)
-        defaults = {p.name: p.default for p in params if p.default is not p.empty}
-        required = allowed - defaults.keys()
-
-        body_fields = row.body_fields
-        npos = len(positional)
-        # The common call (every positional given, no keywords, nothing required by keyword)
-        # skips the general argument handling: it is on every request's path.
-        simple = not (required - set(positional))
-
-        @functools.wraps(declaration)
-        async def method(self: C, *args: Any, **kwargs: Any) -> Any:
-            if simple and not kwargs and len(args) == npos:
-                values = defaults.copy()
-                values.update(zip(positional, args, strict=True))
-                return await self._invoke(row, values, body_fields)
-            if len(args) > npos:
-                raise TypeError(f"{row.name}() takes {npos} positional argument(s)")
-            values = dict(defaults)
-            values.update(zip(positional, args, strict=False))
-            for key in kwargs:
-                if key not in allowed:
-                    raise TypeError(f"{row.name}() got an unexpected keyword argument {key!r}")
-                if key in positional[: len(args)]:
-                    raise TypeError(f"{row.name}() got multiple values for argument {key!r}")
-            values.update(kwargs)
-            if missing := required - values.keys():
-                raise TypeError(f"{row.name}() missing argument(s): {', '.join(sorted(missing))}")
-            return await self._invoke(row, values, body_fields)
-
-        method.endpoint = row  # type: ignore[attr-defined]
-        return method  # type: ignore[return-value]
-
-    return decorate
-
-
-def _check_query(name: str, value: Any) -> str | int:
-    if name in ("page", "page_size"):
-        return check_id(name, value)
-    if name == "location":
-        check_location(name, value)
-        return str(value)
-    return check_status(name, value)
+__all__ = ["Client"]
 
 
 class Client:
@@ -150,6 +63,10 @@ class Client:
         user_agent: sent as ``User-Agent``.
         max_response_bytes: larger answers raise ``ResponseDecodeError`` instead of filling memory.
         clock, sleep: time sources; tests inject fakes so nothing waits for real.
+        pacer: paces every request attempt instead of the in-process pacer that ``rate_limit``
+            configures (a pacer shared by many processes, say); the two do not mix.
+        create_lock: held per server name by ``create_server(..., reconcile=True)`` from its
+            first lookup until the outcome is known; by default one in-process lock per name.
 
     Raises:
         ConfigurationError: no token, a base URL with a user or password in it, or a plain-http
@@ -172,28 +89,22 @@ class Client:
         max_response_bytes: int = policy.MAX_RESPONSE_BYTES,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pacer: Pacer | None = None,
+        create_lock: CreateLock | None = None,
     ) -> None:
         caller = sys._getframe(1)
         self._made_at = f"{caller.f_code.co_filename}:{caller.f_lineno}"
-        token = token if token is not None else os.environ.get(policy.TOKEN_ENV)
-        if not token or not isinstance(token, str):
-            raise ConfigurationError(
-                f"no API token: pass Client(token=...) or set {policy.TOKEN_ENV}"
-            )
-        if not token.isprintable() or not token.isascii() or token != token.strip():
-            # Never echo it: the message says what is wrong, not what the token is.
-            raise ConfigurationError(
-                "the API token contains whitespace, control or non-ASCII characters; "
-                "it cannot be sent in an HTTP header"
-            )
+        token = check_token(token if token is not None else os.environ.get(policy.TOKEN_ENV))
         url = base_url or os.environ.get(policy.BASE_URL_ENV) or policy.DEFAULT_BASE_URL
-        _check_base_url(url)
+        check_base_url(url)
         seconds = check_timeout("timeout", timeout)
         if seconds is None:
             raise ValidationError("timeout", "must be a positive number of seconds, not None")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValidationError("max_retries", "must be an integer >= 0")
         rate = check_timeout("rate_limit", rate_limit)  # same rule: a positive number
+        if pacer is not None and rate is not None:
+            raise ValidationError("rate_limit", "give either rate_limit or pacer, not both")
         check_id("max_connections", max_connections)
         check_id("max_response_bytes", max_response_bytes)
         if user_agent is not None:
@@ -202,14 +113,15 @@ class Client:
         #: The time sources of this client; waiters and fleets built on it follow them too.
         self.clock = clock
         self.sleep = sleep
-        self._clock = clock
+        #: Held per name by reconciling creates (and by ``fleet.create``).
+        self.create_lock: CreateLock = create_lock or LocalCreateLocks()
         self._session = Session(
             token=token,
             base_url=self.base_url,
             timeout=float(seconds),
             max_retries=max_retries,
             session=session,
-            rate_limit=rate,
+            pacer=pacer or RateLimiter(rate, clock=clock, sleep=sleep),
             max_connections=max_connections,
             user_agent=user_agent or f"vpsorg-async/{__version__}",
             max_response_bytes=max_response_bytes,
@@ -268,7 +180,7 @@ class Client:
         query = None
         if row.query_params:
             query = {
-                name: _check_query(name, values[name])
+                name: check_query(name, values[name])
                 for name in row.query_params
                 if values.get(name) is not None
             }
@@ -276,85 +188,10 @@ class Client:
         if row.body is not None:
             body = row.body(**{f: values[f] for f in body_fields if f in values})
         if values.get("reconcile") and isinstance(body, CreateServer):
-            return self._create_reconciled(row, body, timeout)
+            return create_reconciled(self, row, body, timeout)
         return self._session.call(
             row, path_params=path_params, query=query, body=body, timeout=timeout
         )
-
-    def _deadline(self, timeout: Any) -> Deadline:
-        """One deadline for a call of several requests: ``timeout`` or the client's default."""
-        seconds = check_timeout("timeout", timeout)
-        return Deadline(self._session.timeout if seconds is None else seconds, self._clock)
-
-    async def _create_reconciled(
-        self, row: Endpoint, body: CreateServer, timeout: float | None
-    ) -> CreatedServer:
-        """Create; when the outcome is unknown, look for the server it may have made.
-
-        The same-named servers of the location are listed first, before anything is sent: a
-        server listed then was not made by this request and is never adopted. After an
-        ambiguous create, a new server with the request's name, plan, OS and location is
-        adopted; if there is none the create is sent again; if there are several,
-        ``AmbiguousCreateError`` carries them. At most ``max_retries + 1`` creates are sent,
-        all within one deadline, and a deadline that passes after a create was sent raises
-        ``AmbiguousCreateError``, never a plain timeout: the server may exist.
-        """
-        deadline = self._deadline(timeout)
-        before = {server.id for server in await self._same_named(body, deadline)}
-        creates_left = self._session.max_retries + 1
-        while True:
-            try:
-                created: CreatedServer = await self._session.call(
-                    row, body=body, timeout=deadline.left()
-                )
-                return created
-            except AmbiguousCreateError as exc:
-                last = exc
-            creates_left -= 1
-            try:
-                found = await self._made_by(body, before, last, deadline)
-            except AmbiguousCreateError:
-                raise
-            except VPSOrgError as exc:  # the lookup failed: the create's outcome stays unknown
-                last.add_note(f"reconcile could not look for the server: {exc}")
-                raise last  # noqa: B904 - its cause is the create's failure, kept as it is
-            if found is not None:
-                return found
-            if not creates_left or deadline.left() <= 0:
-                raise last
-
-    async def _made_by(
-        self,
-        body: CreateServer,
-        before: set[int],
-        ambiguous: AmbiguousCreateError,
-        deadline: Deadline,
-    ) -> CreatedServer | None:
-        """The server an ambiguous create made, or None when it made none.
-
-        Raises ``AmbiguousCreateError`` with the candidates when several servers fit.
-        """
-        if deadline.left() <= 0:
-            raise ambiguous
-        candidates = [
-            server
-            for server in await self._same_named(body, deadline)
-            if server.id not in before and _could_have_made(body, server)
-        ]
-        if not candidates:
-            return None
-        if len(candidates) > 1:
-            raise AmbiguousCreateError(
-                request=body, cause=ambiguous.cause, candidates=tuple(candidates)
-            ) from ambiguous
-        detail = await self.get_server(candidates[0].id, timeout=deadline.left())
-        fields = {a.name: getattr(detail, a.name) for a in attrs.fields(Server)}
-        return CreatedServer(**fields, backups_enabled=detail.backups_enabled)
-
-    async def _same_named(self, body: CreateServer, deadline: Deadline) -> list[Server]:
-        """Every server of ``body``'s location called ``body.name``, listed within ``deadline``."""
-        servers = self._walk(deadline, policy.MAX_LIST_PAGES, location=body.location)
-        return [server async for server in servers if server.name == body.name]
 
     async def find_server(
         self, *, name: str, location: str | None = None, timeout: float | None = None
@@ -365,7 +202,9 @@ class Client:
         list shows first. Use ``iter_servers`` to see them all. ``timeout`` bounds the whole
         walk over the list's pages.
         """
-        async for server in self._walk(self._deadline(timeout), policy.MAX_LIST_PAGES, location):
+        async for server in walk(
+            client=self, deadline=deadline_of(self, timeout), location=location
+        ):
             if server.name == name:
                 return server
         return None
@@ -389,82 +228,13 @@ class Client:
         does a ``next`` link to another scheme, host or port (it would carry the token there),
         or one with a user or password in it.
         """
-        deadline = self._deadline(timeout)
+        deadline = deadline_of(self, timeout)
         pages = policy.MAX_LIST_PAGES if max_pages is None else check_id("max_pages", max_pages)
-        async for server in self._walk(deadline, pages, location, status, page_size):
-            yield server
-
-    async def _walk(
-        self,
-        deadline: Deadline,
-        max_pages: int,
-        location: str | None = None,
-        status: ServerStatus | str | None = None,
-        page_size: int | None = None,
-    ) -> AsyncIterator[Server]:
-        """The servers of every page, each once, all pages within ``deadline``."""
-        yielded: set[int] = set()  # pages can shift while we read; never yield a server twice
-        row = ENDPOINTS["list_servers"]
-        pages = self._pages(deadline, max_pages, location, status, page_size)
-        async for page in pages:
-            fresh = [server for server in page.results if server.id not in yielded]
-            if page.next and page.results and not fresh:
-                raise _bad_page(
-                    row, f"the next links loop: {self._shown(page.next)!r} repeats servers"
-                )
-            for server in fresh:
-                yielded.add(server.id)
-                yield server
-
-    async def _pages(
-        self,
-        deadline: Deadline,
-        max_pages: int,
-        location: str | None,
-        status: ServerStatus | str | None,
-        page_size: int | None,
-    ) -> AsyncIterator[ServerList]:
-        """The list's pages, following ``next`` links, every request within ``deadline``."""
-        row = ENDPOINTS["list_servers"]
-        page = await self.list_servers(
-            status=status,
-            location=location,
-            page_size=page_size,
-            timeout=_time_left(deadline, row, 0),
+        servers = walk(
+            self, deadline, max_pages=pages, location=location, status=status, page_size=page_size
         )
-        limit = page.count + policy.LIST_COUNT_SLACK
-        seen: set[str] = set()
-        read, count = len(page.results), 1
-        while True:
-            if read > limit:
-                raise _bad_page(
-                    row, f"the pages list {read} servers, more than the count of {page.count}"
-                )
-            yield page
-            link = page.next
-            if not link:
-                return
-            self._check_next(row, link, seen)
-            if count >= max_pages:
-                raise _bad_page(row, f"the next links go on past {max_pages} pages")
-            seen.add(link)
-            page = await self._session.call(row, url=link, timeout=_time_left(deadline, row, count))
-            read, count = read + len(page.results), count + 1
-
-    def _shown(self, link: str) -> str:
-        """A ``next`` link as an error may quote it: no password, no echoed token."""
-        return self._session.redact(_masked(link))
-
-    def _check_next(self, row: Endpoint, link: str, seen: set[str]) -> None:
-        """Refuse a ``next`` link that leaves the API, carries userinfo, or was followed before."""
-        if not self._session.same_origin(link):
-            raise _bad_page(
-                row, f"refusing to follow a next link to another origin: {self._shown(link)!r}"
-            )
-        if _USERINFO.search(link):
-            raise _bad_page(row, f"refusing a next link with userinfo: {self._shown(link)!r}")
-        if link in seen:
-            raise _bad_page(row, f"the next links loop back to {self._shown(link)!r}")
+        async for server in servers:
+            yield server
 
     # The nine endpoints. Bodies are replaced by @endpoint; the declarations are the typed contract.
 
@@ -575,65 +345,3 @@ class Client:
     async def reboot_server(self, server_id: int, *, timeout: float | None = None) -> ActionResult:
         """Restart a running server gracefully; ``result.server.status`` is ``rebooting``."""
         raise NotImplementedError
-
-
-def _could_have_made(body: CreateServer, server: Server) -> bool:
-    """True when ``server`` has everything ``body`` asked for: name, plan, OS and location."""
-    return (
-        server.name == body.name
-        and server.location == body.location
-        and server.plan.id == body.plan_id
-        and server.os.id == body.os_id
-    )
-
-
-def _time_left(deadline: Deadline, row: Endpoint, pages: int) -> float:
-    """The time left for the next page of a walk; ``RequestTimeoutError`` once none is."""
-    left = deadline.left()
-    if left <= 0:
-        raise RequestTimeoutError(
-            f"the walk's {deadline.budget} s deadline passed after {pages} page(s)",
-            method=row.method, path=row.path, sent=False, attempts=0,
-        )  # fmt: skip
-    return left
-
-
-def _bad_page(row: Endpoint, message: str) -> ResponseDecodeError:
-    return ResponseDecodeError(message, method=row.method, path=row.path, status=row.success)
-
-
-def _masked(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``."""
-    return _USERINFO.sub("***@", url)
-
-
-def _check_base_url(url: str) -> None:
-    """Refuse a base URL the client cannot use safely; a message never shows a password."""
-    if not isinstance(url, str):
-        raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
-    shown = _masked(url)
-    if _USERINFO.search(url):
-        raise ConfigurationError(
-            f"base_url {shown!r} has a user or password in it; the API authenticates with the "
-            "token alone: drop the 'user:password@' part"
-        )
-    try:
-        parsed = yarl.URL(url)
-    except (ValueError, TypeError):
-        raise ConfigurationError(f"base_url {shown!r} is not a URL") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {shown!r}")
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
-        raise ConfigurationError(
-            f"base_url {shown!r} uses plain http to a non-loopback host; the token would travel "
-            "in clear text. Use https (plain http is allowed only for loopback simulators)."
-        )
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

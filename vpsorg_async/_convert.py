@@ -26,8 +26,9 @@ import attrs
 import cattrs
 import msgspec
 
-from ._errors import ResponseDecodeError, body_excerpt
+from ._errors import ResponseDecodeError
 from ._models import ActionResult, Server, ServerList, ServerStatus
+from ._redact import body_excerpt
 
 __all__ = ["converter", "decode", "decode_json", "encode_body"]
 

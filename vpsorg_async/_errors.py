@@ -1,4 +1,4 @@
-"""The one error tree of vpsorg-async, and the pure mapping from an HTTP answer to an exception.
+"""The one error tree of vpsorg-async (``_answers`` maps an HTTP answer to one of them).
 
 Everything the library raises on purpose is a :class:`VPSOrgError`::
 
@@ -31,7 +31,7 @@ names their type and a redacted summary instead.
 Two rules hold for every rendering of every error (``str``, ``repr``, tracebacks):
 
 * The API token never shows. Whatever is quoted from an answer (a body excerpt, a ``detail``,
-  field errors, a request id header, aiohttp's parser message) goes through :func:`redact`, which
+  field errors, a request id header, aiohttp's parser message) goes through ``_redact.redact``, which
   reads JSON escapes first, then blanks the token in plain, percent-encoded and ``repr`` form.
 * A message is bounded: :class:`VPSOrgError` cuts it to ``MESSAGE_CHARS``, ending "… (N more)".
   The full data stays on the attributes.
@@ -39,14 +39,10 @@ Two rules hold for every rendering of every error (``str``, ``repr``, tracebacks
 
 from __future__ import annotations
 
-import functools
-import json
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import quote, quote_plus
 
-from . import _policy as policy
+from ._redact import bounded
 
 __all__ = [
     "APIError",
@@ -63,6 +59,7 @@ __all__ = [
     "RequestTimeoutError",
     "ResponseDecodeError",
     "ServerError",
+    "StrayAnswerError",
     "TLSCertificateError",
     "TransportError",
     "VPSOrgError",
@@ -70,72 +67,7 @@ __all__ = [
     "WaiterError",
     "WaiterFailedError",
     "WaiterTimeoutError",
-    "body_excerpt",
-    "bounded",
-    "error_from_response",
-    "excerpt",
-    "redact",
 ]
-
-#: Headers that may carry a request id, in the order they are looked up.
-REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id")
-#: How much of an unparseable body is quoted in a message.
-BODY_EXCERPT = 200
-#: What a redacted token is replaced with.
-REDACTED = "***"
-
-
-def bounded(text: str, limit: int = policy.MESSAGE_CHARS) -> str:
-    """``text`` cut to at most ``limit`` characters, ending "… (N more)" when cut."""
-    if len(text) <= limit:
-        return text
-    keep = limit - len(f"… ({len(text)} more)")
-    return f"{text[:keep]}… ({len(text) - keep} more)"
-
-
-_JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
-_ESCAPED = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-
-
-def _unescape(match: re.Match[str]) -> str:
-    code, char = match.groups()
-    if char is not None:
-        return _ESCAPED[char]
-    point = int(code, 16)
-    return match.group() if 0xD800 <= point <= 0xDFFF else chr(point)  # no lone surrogates
-
-
-@functools.lru_cache(maxsize=8)
-def _secret_pattern(secret: str) -> re.Pattern[str]:
-    """One regex for every form of ``secret`` an echo may carry; percent-escapes in any case."""
-    plain = {secret, repr(secret)[1:-1]}
-    encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)} - plain
-    forms = [re.escape(form) for form in plain]
-    forms += [f"(?i:{re.escape(form)})" for form in encoded]
-    return re.compile("|".join(sorted(forms, key=len, reverse=True)))
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with ``secret`` replaced by ``***`` in every form a server may echo it in.
-
-    JSON escapes (``\\/``, ``\\u0074``, in any mix) cannot all be listed, so a text holding one
-    is read as a JSON string would be first; the readable text is kept only when it held the
-    secret. Then the plain, ``repr`` and percent-encoded forms are blanked.
-    """
-    if not secret:
-        return text
-    pattern = _secret_pattern(secret)
-    if "\\" in text:
-        readable = _JSON_ESCAPE.sub(_unescape, text)
-        if pattern.search(readable):
-            text = readable
-    return pattern.sub(REDACTED, text)
-
-
-def excerpt(text: str, limit: int = BODY_EXCERPT) -> str:
-    """The start of ``text`` for a message; redact before cutting, or a cut token shows its half."""
-    text = text.strip()
-    return text[:limit] + ("..." if len(text) > limit else "")
 
 
 class VPSOrgError(Exception):
@@ -424,90 +356,25 @@ class FleetError(ExceptionGroup[Exception], VPSOrgError):
     """Every failure of a fleet operation, as one ``ExceptionGroup`` (``except*`` works)."""
 
 
-_BY_STATUS: dict[int, type[APIError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    402: PaymentRequiredError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    429: RateLimitError,
-}
+class StrayAnswerError(ResponseDecodeError):
+    """An answer about another server than the one asked for: it belongs to another request.
 
+    A stray answer waiting on an idle kept-alive connection is handed to the next request sent
+    on it, and every later answer there shifts by one. The connection is dropped, and the
+    request is retried like one whose answer was lost (only idempotent rows echo an id).
 
-def body_excerpt(body: bytes, secret: str | None) -> str:
-    """A redacted excerpt of a body that is not (or not read as) JSON."""
-    return excerpt(redact(body[: policy.ERROR_BODY_BYTES].decode("utf-8", "replace"), secret))
-
-
-def _small_json(body: bytes) -> Any:
-    """The JSON of an error body, or None: a body over ``ERROR_BODY_BYTES`` is not parsed."""
-    if len(body) > policy.ERROR_BODY_BYTES:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # ValueError covers UnicodeDecodeError
-        return None
-
-
-def _detail_and_fields(body: bytes, secret: str | None) -> tuple[str | None, dict[str, list[str]]]:
-    """Read DRF's ``{"detail": ...}`` or ``{"field": ["msg", ...]}``; anything else is an excerpt.
-
-    Every text is redacted after JSON decoding, so an escaped echo of the token is caught too.
+    Attributes:
+        expected: the id the request named.
+        answered: the id the answer carried.
     """
-    if not body:
-        return None, {}
-    data = _small_json(body)
-    if not isinstance(data, dict):
-        return body_excerpt(body, secret) or None, {}
 
-    def text(value: Any) -> str:
-        return redact(value if isinstance(value, str) else str(value), secret)
-
-    detail = data.get("detail")
-    fields: dict[str, list[str]] = {}
-    for key, value in data.items():
-        if key == "detail":
-            continue
-        if isinstance(value, list):
-            fields[text(key)] = [text(v) for v in value]
-        elif isinstance(value, str):
-            fields[text(key)] = [text(value)]
-    if detail is None and "non_field_errors" in fields:
-        return " ".join(fields.pop("non_field_errors")), fields
-    return (text(detail) if detail is not None else None), fields
-
-
-def error_from_response(
-    *,
-    status: int,
-    method: str,
-    path: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    retry_after: float | None = None,
-    attempts: int = 1,
-    secret: str | None = None,
-) -> APIError:
-    """Build the exception for an error answer. Pure: no I/O, never raises.
-
-    ``secret`` (the token) is blanked out of anything quoted from the body or the headers, in
-    case a proxy echoes the request's headers back. A body over ``ERROR_BODY_BYTES`` is not
-    parsed: only an excerpt of it is quoted.
-    """
-    detail, fields = _detail_and_fields(body, secret)
-    request_id = next(
-        (redact(headers[h], secret) for h in REQUEST_ID_HEADERS if h in headers), None
-    )
-    kwargs: dict[str, Any] = {
-        "status": status,
-        "method": method,
-        "path": path,
-        "detail": detail,
-        "field_errors": fields,
-        "request_id": request_id,
-        "attempts": attempts,
-        "retry_after": retry_after,
-    }
-    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
-    return cls(**kwargs)
+    def __init__(
+        self, *, expected: Any, answered: Any, method: str, path: str, status: int
+    ) -> None:
+        self.expected = expected
+        self.answered = answered
+        super().__init__(
+            f"the answer is about server {answered!r}, not the requested {expected!r}; "
+            "it belongs to another request (the connection was dropped)",
+            method=method, path=path, status=status,
+        )  # fmt: skip

@@ -1,6 +1,7 @@
 """A client-wide, adaptive request pacer (botocore's "adaptive" retry mode, simplified).
 
-Every request a Client makes passes ``acquire`` once per attempt. Two things can make it wait:
+Every request a Client makes passes ``wait_turn`` once per attempt (the ``_seams.Pacer``
+protocol; a shared pacer can take this one's place). Two things can make it wait:
 
 - a pace: at most ``rate`` requests per second, spaced evenly (GCRA: each request reserves the next
   free slot). Set by ``Client(rate_limit=...)``; absent by default.
@@ -83,8 +84,8 @@ class RateLimiter:
         self._count(now)
         return wait
 
-    async def acquire(self, deadline: float) -> None:
-        """Wait for this request's turn (``reserve``, then sleep the wait)."""
+    async def wait_turn(self, deadline: float) -> None:
+        """Wait for this request's turn (``reserve``, then sleep the wait): the ``Pacer`` seam."""
         wait = self.reserve(deadline)
         if wait > 0:
             await self._sleep(wait)

@@ -17,11 +17,9 @@ like a lost answer. ``asyncio.CancelledError`` is never caught here.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import math
-import operator
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -31,6 +29,7 @@ import backoff
 import yarl
 
 from . import _policy as policy
+from ._answers import error_from_response
 from ._convert import decode_json, encode_body
 from ._endpoints import Endpoint
 from ._errors import (
@@ -40,67 +39,28 @@ from ._errors import (
     RateLimitError,
     RequestTimeoutError,
     ResponseDecodeError,
-    ServerError,
-    TLSCertificateError,
-    TransportError,
     VPSOrgError,
-    error_from_response,
-    excerpt,
-    redact,
 )
 from ._logonce import LogThrottle, error_kind
-from ._ratelimit import DeadlineWouldPass, RateLimiter
+from ._ratelimit import DeadlineWouldPass
+from ._redact import redact
+from ._seams import Pacer
+from ._wire import (
+    check_echo,
+    drop_connection,
+    is_retryable,
+    outcome_unknown,
+    parse_retry_after,
+    refused,
+    transport_error,
+)
 
-__all__ = ["Session", "parse_retry_after"]
+__all__ = ["Session"]
 
 logger = logging.getLogger("vpsorg_async")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP date), capped; None if unusable.
-
-    Negative values count as 0; values above ``RETRY_AFTER_CAP`` are capped; garbage is None.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if math.isnan(seconds):
-        return None
-    return min(max(seconds, 0.0), policy.RETRY_AFTER_CAP)
-
-
-def _is_retryable(exc: VPSOrgError) -> bool:
-    if isinstance(exc, RequestTimeoutError | TLSCertificateError):
-        return False  # the whole call's deadline has passed; a bad certificate stays bad
-    if isinstance(exc, TransportError | StrayAnswerError):
-        return True  # a stray answer: our own one was lost with the dropped connection
-    return isinstance(exc, RateLimitError | ServerError) and (
-        isinstance(exc, RateLimitError) or exc.status in policy.RETRY_STATUSES
-    )
-
-
-def _outcome_unknown(exc: VPSOrgError) -> bool:
-    """True when a non-idempotent request may have been acted on although it failed.
-
-    Known not acted on: a 429, an error status other than 5xx, a connection that never opened.
-    Unknown: a 5xx, a cut connection or a timeout after sending, an answer that did not decode.
-    """
-    if isinstance(exc, TransportError):
-        return exc.sent
-    if isinstance(exc, ServerError):
-        return True
-    return isinstance(exc, ResponseDecodeError)
 
 
 class Session:
@@ -114,7 +74,7 @@ class Session:
         timeout: float,
         max_retries: int,
         session: aiohttp.ClientSession | None,
-        rate_limit: float | None,
+        pacer: Pacer,
         max_connections: int,
         user_agent: str,
         max_response_bytes: int,
@@ -131,7 +91,7 @@ class Session:
         self._max_body = max_response_bytes
         self._clock = clock
         self._sleep = sleep
-        self._limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep)
+        self._pacer = pacer
         # A retry line is logged once per interval per (endpoint, error, retry number): one
         # call shows each of its retries, a thousand calls failing alike a few lines.
         self._retry_log = LogThrottle(clock)
@@ -165,11 +125,6 @@ class Session:
         """Retries after the first attempt of a call."""
         return self._max_retries
 
-    @property
-    def limiter(self) -> RateLimiter:
-        """The client-wide pacer (fleets read its pace)."""
-        return self._limiter
-
     def redact(self, text: str) -> str:
         """``text`` as a message may show it: the token blanked in every form."""
         return redact(text, self._token)
@@ -189,6 +144,9 @@ class Session:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers=self._headers,
+                # The API authenticates with the Bearer token: no cookies to keep or to send, so
+                # no jar to consult on every request and to fill from every answer.
+                cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=policy.CONNECT_TIMEOUT),
                 json_serialize=json.dumps,
             )
@@ -231,10 +189,11 @@ class Session:
         while True:
             attempt += 1
             try:
-                remaining = self._wait_turn(row, path, deadline, attempt)
-                if remaining < 0:  # a pause or a pace asks us to wait first
-                    await self._sleep(-remaining)
-                    remaining = self._time_left(row, path, deadline, attempt)
+                try:
+                    await self._pacer.wait_turn(deadline)
+                except DeadlineWouldPass as turn:
+                    raise refused(turn, row, path, attempt) from None
+                remaining = self._time_left(row, path, deadline, attempt)
                 started = time.perf_counter()
                 status = 0
                 failure = None
@@ -256,7 +215,7 @@ class Session:
                             body_bytes = await self._read_capped(resp, row, path)
                         headers = resp.headers
                 except (aiohttp.ClientError, TimeoutError) as exc:
-                    failure = _transport_error(exc, row, path, attempt, remaining, self._token)
+                    failure = transport_error(exc, row, path, attempt, remaining, self._token)
                 finally:
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug(
@@ -272,19 +231,19 @@ class Session:
                     result = self._outcome(row, path, status, headers, body_bytes, attempt)
                     if row.echo_id is not None and path_params:
                         expected = path_params[row.path_params[0]]
-                        _check_echo(row, path, row.echo_id, expected, result)
+                        check_echo(row, path, row.echo_id, expected, result)
                 except ResponseDecodeError:
-                    _drop_connection(resp)  # its stream may be out of step: never reuse it
+                    drop_connection(resp)  # its stream may be out of step: never reuse it
                     raise
                 return result
             except VPSOrgError as exc:
                 if isinstance(exc, RateLimitError):
                     if not exc.sent:  # refused here by an earlier 429's pause: nothing new
                         raise
-                    self._limiter.on_throttle(exc.retry_after)
-                if not row.idempotent and _outcome_unknown(exc):
+                    self._pacer.on_throttle(exc.retry_after)
+                if not row.idempotent and outcome_unknown(exc):
                     raise AmbiguousCreateError(request=body, cause=exc) from exc
-                if not _is_retryable(exc) or attempt > self._max_retries:
+                if not is_retryable(exc) or attempt > self._max_retries:
                     raise
                 if delays is None:
                     delays = backoff.expo(
@@ -303,29 +262,6 @@ class Session:
                     row.method, path, error_kind(exc), attempt, self._max_retries, delay,
                 )  # fmt: skip
                 await self._sleep(delay)
-
-    def _wait_turn(self, row: Endpoint, path: str, deadline: float, attempt: int) -> float:
-        """Take this attempt's turn with the pacer: the time left, or minus the wait first."""
-        try:
-            wait = self._limiter.reserve(deadline)
-        except DeadlineWouldPass as exc:
-            if exc.pause > 0:  # the API asked the whole client to pause past this deadline
-                raise RateLimitError(
-                    sent=False,
-                    status=429,
-                    method=row.method,
-                    path=path,
-                    detail=f"an earlier 429 pauses this client for {exc.pause:.2f} s more, "
-                    "past this call's deadline",
-                    retry_after=exc.pause,
-                    attempts=attempt - 1,
-                ) from None
-            raise RequestTimeoutError(
-                str(exc), method=row.method, path=path, sent=False, attempts=attempt
-            ) from None
-        if wait > 0:
-            return -wait
-        return self._time_left(row, path, deadline, attempt)
 
     def _time_left(self, row: Endpoint, path: str, deadline: float, attempt: int) -> float:
         remaining = deadline - self._clock()
@@ -376,7 +312,7 @@ class Session:
     ) -> Any:
         """The decoded model of a success, or the exception of anything else (raised)."""
         if status == row.success:
-            self._limiter.on_success()
+            self._pacer.on_success()
             return self._decode(row, path, status, body)
         if row.method == "DELETE" and status == 404 and attempt > 1:
             # An earlier attempt's answer was lost but it did delete: the goal is reached.
@@ -443,94 +379,3 @@ class Session:
         return decode_json(
             body, row.response, secret=self._token, method=row.method, path=path, status=status
         )
-
-
-def _transport_error(
-    exc: aiohttp.ClientError | TimeoutError,
-    row: Endpoint,
-    path: str,
-    attempt: int,
-    left: float,
-    secret: str,
-) -> TransportError:
-    """The library's error for a failed connection or an attempt that ran out of time.
-
-    It quotes aiohttp's error only through ``_summary`` and does not chain it.
-    """
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ServerFingerprintMismatch):
-        return TLSCertificateError(
-            f"TLS certificate rejected: {_summary(exc, secret)}",
-            method=row.method, path=path, sent=False, attempts=attempt,
-        )  # fmt: skip
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return TransportError(
-            f"cannot connect: {_summary(exc, secret)}",
-            method=row.method, path=path, sent=False, attempts=attempt,
-        )  # fmt: skip
-    if isinstance(exc, aiohttp.ClientError):  # includes aiohttp's own socket read timeouts
-        return TransportError(
-            f"connection failed: {_summary(exc, secret)}",
-            method=row.method, path=path, attempts=attempt,
-        )  # fmt: skip
-    return RequestTimeoutError(
-        f"no answer within the call's deadline ({left:.2f} s left)",
-        method=row.method, path=path, attempts=attempt,
-    )  # fmt: skip
-
-
-def _summary(exc: aiohttp.ClientError, secret: str) -> str:
-    """aiohttp's error as its type and a short, redacted message.
-
-    Its parser errors quote the raw line received after a blank line (the part an echoing
-    server fills, maybe cut mid-token), so only the first line is kept; a
-    ``ClientResponseError``'s own ``str`` adds the URL, which the message already names.
-    """
-    text = exc.message if isinstance(exc, aiohttp.ClientResponseError) else str(exc)
-    first = str(text).split("\n", 1)[0].rstrip(": ")
-    shown = excerpt(redact(first, secret), policy.WIRE_MESSAGE_CHARS)
-    return f"{type(exc).__name__}: {shown}".rstrip(": ")
-
-
-class StrayAnswerError(ResponseDecodeError):
-    """An answer about another server than the one asked for: it belongs to another request.
-
-    A stray answer waiting on an idle kept-alive connection is handed to the next request sent
-    on it, and every later answer there shifts by one. The connection is dropped, and the
-    request is retried like one whose answer was lost (only idempotent rows echo an id).
-
-    Attributes:
-        expected: the id the request named.
-        answered: the id the answer carried.
-    """
-
-    def __init__(
-        self, *, expected: Any, answered: Any, method: str, path: str, status: int
-    ) -> None:
-        self.expected = expected
-        self.answered = answered
-        super().__init__(
-            f"the answer is about server {answered!r}, not the requested {expected!r}; "
-            "it belongs to another request (the connection was dropped)",
-            method=method, path=path, status=status,
-        )  # fmt: skip
-
-
-def _check_echo(row: Endpoint, path: str, echo_id: str, expected: int, result: Any) -> None:
-    """Raise ``StrayAnswerError`` unless ``result`` repeats ``expected`` at ``echo_id``."""
-    answered = operator.attrgetter(echo_id)(result)
-    if answered != expected:
-        raise StrayAnswerError(
-            expected=expected, answered=answered, method=row.method, path=path, status=row.success
-        )
-
-
-def _drop_connection(resp: aiohttp.ClientResponse) -> None:
-    """Close the connection that carried ``resp`` so that the pool never hands it out again.
-
-    aiohttp returns a connection to its pool as soon as the body is read, so closing the
-    response is not enough: the protocol it kept is closed too (the pool discards closed ones).
-    """
-    resp.close()
-    protocol = getattr(resp, "_protocol", None)
-    if protocol is not None:
-        protocol.close()

@@ -79,12 +79,6 @@ def check_location(param: str, value: Any) -> None:
         )
 
 
-def check_optional_str(param: str, value: Any) -> None:
-    """None, or a non-empty string."""
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ValidationError(param, "must be a non-empty string or None")
-
-
 def check_timeout(param: str, value: Any) -> float | None:
     """None, or a positive number of seconds (NaN refused); returns it.
 
