@@ -18,6 +18,7 @@ LAYER: dict[str, float] = {
     "_version": 0,
     "_policy": -1,  # imports nothing; every module may read its numbers, the errors' too
     "_redact": 0,
+    "_slots": 0,
     "_errors": 0.5,
     "_answers": 1,
     "_ratelimit": 0,

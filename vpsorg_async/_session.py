@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -45,7 +44,9 @@ from ._logonce import LogThrottle, error_kind
 from ._ratelimit import DeadlineWouldPass
 from ._redact import redact
 from ._seams import Pacer
+from ._slots import Slots
 from ._wire import (
+    attempt_timeout,
     check_echo,
     drop_connection,
     is_retryable,
@@ -92,6 +93,8 @@ class Session:
         self._clock = clock
         self._sleep = sleep
         self._pacer = pacer
+        # Requests beyond the pool wait for a slot as small suspended coroutines (_slots).
+        self._slots = Slots(max_connections)
         # A retry line is logged once per interval per (endpoint, error, retry number): one
         # call shows each of its retries, a thousand calls failing alike a few lines.
         self._retry_log = LogThrottle(clock)
@@ -105,9 +108,6 @@ class Session:
         # on a borrowed one they go with each request.
         self._request_headers: dict[str, str] | None = self._headers if session else None
         self._token = token
-        self._timeout_cache: (
-            tuple[float | None, aiohttp.ClientTimeout, aiohttp.ClientTimeout] | None
-        ) = None
         self._closed = False
 
     @property
@@ -194,6 +194,8 @@ class Session:
                 except DeadlineWouldPass as turn:
                     raise refused(turn, row, path, attempt) from None
                 remaining = self._time_left(row, path, deadline, attempt)
+                if not self._slots.take_now():
+                    remaining = await self._wait_for_slot(row, path, deadline, attempt, remaining)
                 started = time.perf_counter()
                 status = 0
                 failure = None
@@ -206,7 +208,7 @@ class Session:
                         json=payload,
                         headers=self._request_headers,
                         allow_redirects=False,
-                        timeout=self._attempt_timeout(http, remaining),
+                        timeout=attempt_timeout(http.timeout, remaining),
                     ) as resp:
                         status = resp.status
                         if self._plain_body(resp, row, path):
@@ -217,6 +219,7 @@ class Session:
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     failure = transport_error(exc, row, path, attempt, remaining, self._token)
                 finally:
+                    self._slots.give()
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug(
                             "%s %s -> %s in %.1f ms (attempt %d)",
@@ -263,6 +266,21 @@ class Session:
                 )  # fmt: skip
                 await self._sleep(delay)
 
+    async def _wait_for_slot(
+        self, row: Endpoint, path: str, deadline: float, attempt: int, remaining: float
+    ) -> float:
+        """Wait in turn for one of ``max_connections`` slots within the deadline; the time left."""
+        if not await self._slots.take(remaining):
+            raise RequestTimeoutError(
+                f"no free connection within the call's deadline ({self._max_connections} in use)",
+                method=row.method, path=path, sent=False, attempts=attempt,
+            )  # fmt: skip
+        try:
+            return self._time_left(row, path, deadline, attempt)
+        except RequestTimeoutError:
+            self._slots.give()
+            raise
+
     def _time_left(self, row: Endpoint, path: str, deadline: float, attempt: int) -> float:
         remaining = deadline - self._clock()
         if remaining <= 0:
@@ -271,35 +289,6 @@ class Session:
                 method=row.method, path=path, sent=False, attempts=attempt,
             )  # fmt: skip
         return remaining
-
-    def _attempt_timeout(
-        self, http: aiohttp.ClientSession, remaining: float
-    ) -> aiohttp.ClientTimeout:
-        """aiohttp's own total timer bounds the attempt (connection wait, send, headers, body).
-
-        It is the timer bare aiohttp runs anyway, so the deadline costs nothing extra. The
-        session's other timeouts (a borrowed session's sock_read, say) still apply, and long
-        timeouts are not rounded up to whole seconds (aiohttp's default). The total is rounded
-        up to ``TIMEOUT_GRAIN`` so that consecutive calls share one (frozen, costly to build)
-        ``ClientTimeout``: a deadline may pass by at most that much. A deadline beyond
-        ``UNBOUNDED_TIMEOUT`` (``math.inf`` among them) sets no total of ours.
-        """
-        total: float | None = None
-        if remaining <= policy.UNBOUNDED_TIMEOUT:
-            total = math.ceil(remaining / policy.TIMEOUT_GRAIN) * policy.TIMEOUT_GRAIN
-        cached = self._timeout_cache
-        own = http.timeout
-        if cached is not None and cached[0] == total and cached[1] is own:
-            return cached[2]
-        limit = aiohttp.ClientTimeout(
-            total=own.total if total is None else min(total, own.total or total),
-            connect=own.connect,
-            sock_read=own.sock_read,
-            sock_connect=own.sock_connect,
-            ceil_threshold=math.inf,
-        )
-        self._timeout_cache = (total, own, limit)
-        return limit
 
     def _outcome(
         self,

@@ -10,6 +10,7 @@ dropping a connection that carried a stray answer.
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import operator
 import time
@@ -33,6 +34,7 @@ from ._ratelimit import DeadlineWouldPass
 from ._redact import excerpt, redact
 
 __all__ = [
+    "attempt_timeout",
     "check_echo",
     "drop_connection",
     "is_retryable",
@@ -172,3 +174,30 @@ def refused(exc: DeadlineWouldPass, row: Endpoint, path: str, attempt: int) -> V
             attempts=attempt - 1,
         )
     return RequestTimeoutError(str(exc), method=row.method, path=path, sent=False, attempts=attempt)
+
+
+def attempt_timeout(own: aiohttp.ClientTimeout, remaining: float) -> aiohttp.ClientTimeout:
+    """aiohttp's own total timer bounds the attempt (connection wait, send, headers, body).
+
+    It is the timer bare aiohttp runs anyway, so the deadline costs nothing extra. The
+    session's other timeouts (a borrowed session's sock_read, say) still apply, and long
+    timeouts are not rounded up to whole seconds (aiohttp's default). The total is rounded
+    up to ``TIMEOUT_GRAIN`` so that consecutive calls share one (frozen, costly to build)
+    ``ClientTimeout``: a deadline may pass by at most that much. A deadline beyond
+    ``UNBOUNDED_TIMEOUT`` (``math.inf`` among them) sets no total of ours.
+    """
+    total: float | None = None
+    if remaining <= policy.UNBOUNDED_TIMEOUT:
+        total = math.ceil(remaining / policy.TIMEOUT_GRAIN) * policy.TIMEOUT_GRAIN
+    return _timeout(own, total)
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout(own: aiohttp.ClientTimeout, total: float | None) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=own.total if total is None else min(total, own.total or total),
+        connect=own.connect,
+        sock_read=own.sock_read,
+        sock_connect=own.sock_connect,
+        ceil_threshold=math.inf,
+    )
