@@ -44,7 +44,9 @@ from vpsorg_async import (
 from vpsorg_async._convert import decode
 
 if TYPE_CHECKING:
-    from conftest import FakeTime, MakeClient
+    from conftest import MakeClient
+
+    from vpsorg_async.testing import ManualClock
 
 BASE = "https://admin.vps.org/api/v1"
 ITEM = BASE + "/servers/12345/"
@@ -606,11 +608,11 @@ async def test_a_token_that_cannot_be_a_header_is_refused_at_construction(bad: s
     assert bad not in message
 
 
-async def test_options_are_kept(fake_time: FakeTime, token: str) -> None:
+async def test_options_are_kept(fake_time: ManualClock, token: str) -> None:
     async with Client(
-        token, timeout=5, max_retries=0, clock=fake_time.clock, sleep=fake_time.sleep
+        token, timeout=5, max_retries=0, clock=fake_time, sleep=fake_time.sleep
     ) as client:
-        assert client.clock == fake_time.clock
+        assert client.clock == fake_time
         assert client.timeout == 5.0
         assert client.sleep == fake_time.sleep
 
@@ -659,7 +661,7 @@ async def test_aclose_closes_an_opened_session(mocked: aioresponses, client: Cli
 
 
 async def test_a_borrowed_session_is_used_and_left_open(
-    mocked: aioresponses, fake_time: FakeTime, token: str
+    mocked: aioresponses, fake_time: ManualClock, token: str
 ) -> None:
     mocked.get(ITEM, payload=DETAIL_RESPONSE)
     async with aiohttp.ClientSession(headers={"X-Borrowed": "yes"}) as http:
@@ -828,7 +830,7 @@ async def test_reconcile_does_not_create_again_after_the_deadline(
 
 
 async def test_reconcile_stays_within_the_calls_timeout(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     mocked.post(BASE + "/servers/", status=500, repeat=True)
     mocked.get(FIND_URL, payload=BEFORE)

@@ -41,7 +41,9 @@ from vpsorg_async import (
 from vpsorg_async._session import parse_retry_after
 
 if TYPE_CHECKING:
-    from conftest import FakeTime, Hanging, MakeClient, Serve
+    from conftest import Hanging, MakeClient, Serve, Stall
+
+    from vpsorg_async.testing import ManualClock
 
 BASE = "https://admin.vps.org/api/v1"
 ITEM = BASE + "/servers/12345/"
@@ -81,7 +83,7 @@ async def hang(url: URL, **kwargs: Any) -> CallbackResult:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_transient_statuses_are_retried(
-    mocked: aioresponses, client: Client, fake_time: FakeTime, status: int
+    mocked: aioresponses, client: Client, fake_time: ManualClock, status: int
 ) -> None:
     mocked.get(ITEM, status=status)
     mocked.get(ITEM, status=status)
@@ -95,7 +97,7 @@ async def test_transient_statuses_are_retried(
 async def test_retry_counts(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     max_retries: int,
     requests: int,
 ) -> None:
@@ -110,7 +112,7 @@ async def test_retry_counts(
 
 @pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 409, 418, 501, 505])
 async def test_other_errors_are_not_retried(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime, status: int
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock, status: int
 ) -> None:
     client = make_client(max_retries=5)
     mocked.get(ITEM, status=status, repeat=True)
@@ -154,7 +156,7 @@ async def test_transport_failures_are_retried(
 
 
 async def test_max_retries_zero_makes_exactly_one_request(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(max_retries=0)
     mocked.get(ITEM, exception=aiohttp.ServerDisconnectedError(), repeat=True)
@@ -201,7 +203,7 @@ async def test_idempotent_endpoints_are_retried_after_a_lost_answer(
 async def test_backoff_steps_are_exponential_and_capped(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     upper_jitter: list[tuple[float, float]],
 ) -> None:
     client = make_client(max_retries=6, timeout=600)
@@ -213,7 +215,7 @@ async def test_backoff_steps_are_exponential_and_capped(
 
 
 async def test_backoff_sleeps_are_jittered_within_bounds(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(max_retries=6, timeout=600)
     mocked.get(ITEM, status=502, repeat=True)
@@ -244,7 +246,7 @@ async def test_backoff_sleeps_are_jittered_within_bounds(
 async def test_retry_after_seconds(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     header: str,
     low: float,
     high: float,
@@ -259,7 +261,7 @@ async def test_retry_after_seconds(
 
 
 async def test_retry_after_http_date(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(timeout=600)
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
@@ -270,7 +272,7 @@ async def test_retry_after_http_date(
 
 
 async def test_a_429_without_retry_after_uses_backoff(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     mocked.get(ITEM, status=429)
     mocked.get(ITEM, payload=DETAIL_RESPONSE)
@@ -279,7 +281,7 @@ async def test_a_429_without_retry_after_uses_backoff(
 
 
 async def test_a_retry_after_beyond_the_deadline_is_not_waited_for(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(timeout=10)
     mocked.get(ITEM, status=429, headers={"Retry-After": "30"}, repeat=True)
@@ -292,7 +294,7 @@ async def test_a_retry_after_beyond_the_deadline_is_not_waited_for(
 
 
 async def test_retry_after_on_503_is_honoured(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(timeout=600)
     mocked.get(ITEM, status=503, headers={"Retry-After": "5"})
@@ -360,7 +362,7 @@ def test_parse_retry_after_survives_overflowing_dates(value: str) -> None:
 async def test_no_retry_whose_sleep_would_cross_the_deadline(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     upper_jitter: list[tuple[float, float]],
 ) -> None:
     client = make_client(timeout=2, max_retries=10)
@@ -375,7 +377,7 @@ async def test_no_retry_whose_sleep_would_cross_the_deadline(
 async def test_a_per_call_timeout_overrides_the_clients(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     upper_jitter: list[tuple[float, float]],
 ) -> None:
     client = make_client(timeout=600, max_retries=10)
@@ -419,10 +421,10 @@ async def test_a_slow_real_server_times_out(serve: Serve, token: str) -> None:
 
 
 async def test_a_deadline_that_passed_during_backoff(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
-    fake_time.overshoot = 5.0  # the loop woke up late, past the call's deadline
-    client = make_client(timeout=2)
+    # the loop woke up 5 s late, past the call's deadline
+    client = make_client(timeout=2, sleep=lambda seconds: fake_time.sleep(seconds + 5.0))
     mocked.get(ITEM, status=503, repeat=True)
     with pytest.raises(RequestTimeoutError, match="deadline passed") as info:
         await client.get_server(12345)
@@ -431,10 +433,9 @@ async def test_a_deadline_that_passed_during_backoff(
 
 
 async def test_a_deadline_that_passed_before_sending_says_not_sent(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
-    fake_time.overshoot = 5.0
-    client = make_client(timeout=2)
+    client = make_client(timeout=2, sleep=lambda seconds: fake_time.sleep(seconds + 5.0))
     mocked.get(ITEM, status=503, repeat=True)
     with pytest.raises(RequestTimeoutError) as info:
         await client.get_server(12345)
@@ -445,7 +446,7 @@ async def test_a_deadline_that_passed_before_sending_says_not_sent(
 
 
 async def test_create_is_retried_after_429(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     mocked.post(CREATE_URL, status=429, headers={"Retry-After": "2"})
     mocked.post(CREATE_URL, status=201, payload=CREATE_RESPONSE)
@@ -501,7 +502,7 @@ async def test_create_rate_limited_throughout(mocked: aioresponses, client: Clie
 async def test_an_ambiguous_create_is_never_resent(
     mocked: aioresponses,
     client: Client,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     answer: dict[str, Any],
     cause: type[Exception],
 ) -> None:
@@ -577,12 +578,12 @@ def pending_tasks() -> set[asyncio.Task[Any]]:
 
 
 async def test_cancel_during_backoff(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, stall: Stall
 ) -> None:
-    fake_time.block = True
+    client = make_client(sleep=stall)
     mocked.get(ITEM, status=503, repeat=True)
     task = asyncio.create_task(client.get_server(12345))
-    await fake_time.sleeping.wait()
+    await stall.started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -613,7 +614,7 @@ async def test_cancel_during_a_request(mocked: aioresponses, client: Client) -> 
 
 
 async def test_a_cancellation_from_below_is_not_retried(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     mocked.get(ITEM, exception=asyncio.CancelledError(), repeat=True)
     with pytest.raises(asyncio.CancelledError):
@@ -797,7 +798,7 @@ async def test_a_borrowed_sessions_own_timeout_is_retried(serve: Serve, token: s
     assert calls == 2
 
 
-async def test_connection_refused_for_real(token: str, fake_time: FakeTime) -> None:
+async def test_connection_refused_for_real(token: str, fake_time: ManualClock) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again before use: nothing listens there
