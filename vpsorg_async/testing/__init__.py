@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._faults import Faults
     from ._ledger import Ledger
-    from ._server import Simulator, run_forever, serve
+    from ._serve import run_forever, serve
+    from ._server import Simulator
     from ._timing import Delays, ManualClock
 
 __all__ = ["Delays", "Faults", "Ledger", "ManualClock", "Simulator", "run_forever", "serve"]
@@ -33,8 +34,8 @@ _HOMES = {
     "Ledger": "._ledger",
     "ManualClock": "._timing",
     "Simulator": "._server",
-    "serve": "._server",
-    "run_forever": "._server",
+    "serve": "._serve",
+    "run_forever": "._serve",
 }
 
 

@@ -9,7 +9,7 @@ import argparse
 from collections.abc import Sequence
 
 from ._faults import Faults
-from ._server import run_forever
+from ._serve import run_forever
 from ._timing import Delays
 
 
@@ -61,17 +61,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    run_forever(
-        host=args.host,
-        port=args.port,
-        token=args.token,
-        servers=args.servers,
-        seed=args.seed,
-        page_size=args.page_size,
-        balance=args.balance,
-        delay_scale=args.delay_scale,
-        faults=faults,
-    )
+    try:
+        run_forever(
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            servers=args.servers,
+            seed=args.seed,
+            page_size=args.page_size,
+            balance=args.balance,
+            delay_scale=args.delay_scale,
+            faults=faults,
+        )
+    except OSError as exc:
+        parser.exit(1, f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}\n")
 
 
 if __name__ == "__main__":
