@@ -197,8 +197,11 @@ def test_python_dash_m_on_a_busy_port_says_so(capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().err.startswith(f"error: cannot serve on 127.0.0.1:{port}: ")
 
 
+def _not_this(signum: int, frame: object) -> None:  # pragma: no cover - must never run
+    raise AssertionError("the handler from before ran while the simulator served")
+
+
 async def test_only_the_first_sigterm_cancels_and_the_old_handler_comes_back() -> None:
-    before = signal.getsignal(signal.SIGTERM)
     closing, closed = asyncio.Event(), asyncio.Event()
 
     async def serving() -> None:
@@ -209,16 +212,20 @@ async def test_only_the_first_sigterm_cancels_and_the_old_handler_comes_back() -
             await asyncio.sleep(0.05)  # the simulator's close: a second cancel would cut it
             closed.set()
 
-    task = asyncio.create_task(serving())
-    with _sigterm_cancels(task):
-        assert signal.getsignal(signal.SIGTERM) is not before  # so SIGTERM cannot kill pytest
-        os.kill(os.getpid(), signal.SIGTERM)
-        await closing.wait()
-        os.kill(os.getpid(), signal.SIGTERM)
-        with pytest.raises(asyncio.CancelledError):
-            await task
-    assert closed.is_set()
-    assert signal.getsignal(signal.SIGTERM) is before
+    original = signal.signal(signal.SIGTERM, _not_this)  # a handler of its own, not the default
+    try:
+        task = asyncio.create_task(serving())
+        with _sigterm_cancels(task):
+            assert signal.getsignal(signal.SIGTERM) is not _not_this  # or SIGTERM would raise
+            os.kill(os.getpid(), signal.SIGTERM)
+            await closing.wait()
+            os.kill(os.getpid(), signal.SIGTERM)
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert closed.is_set()
+        assert signal.getsignal(signal.SIGTERM) is _not_this
+    finally:
+        signal.signal(signal.SIGTERM, original)
 
 
 def test_run_forever_refuses_bad_faults_before_binding() -> None:
