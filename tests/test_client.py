@@ -12,17 +12,6 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
-from testing.doc_examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    PATCH_REQUEST,
-    REBOOT_RESPONSE,
-    START_RESPONSE,
-    STOP_RESPONSE,
-    UPDATE_REQUEST,
-)
 from yarl import URL
 
 from vpsorg_async import (
@@ -42,6 +31,17 @@ from vpsorg_async import (
     __version__,
 )
 from vpsorg_async._convert import decode
+from vpsorg_async.testing.examples import (
+    CREATE_REQUEST,
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    PATCH_REQUEST,
+    REBOOT_RESPONSE,
+    START_RESPONSE,
+    STOP_RESPONSE,
+    UPDATE_REQUEST,
+)
 
 if TYPE_CHECKING:
     from conftest import MakeClient

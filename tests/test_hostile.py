@@ -20,7 +20,6 @@ from aioresponses import aioresponses
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict
-from testing.doc_examples import CREATE_RESPONSE, DETAIL_RESPONSE, LIST_RESPONSE, START_RESPONSE
 from yarl import URL
 
 from vpsorg_async import (
@@ -41,6 +40,12 @@ from vpsorg_async._convert import decode
 from vpsorg_async._errors import error_from_response
 from vpsorg_async._session import parse_retry_after
 from vpsorg_async.testing import ManualClock
+from vpsorg_async.testing.examples import (
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    START_RESPONSE,
+)
 
 BASE = "https://admin.vps.org/api/v1"
 ITEM = BASE + "/servers/12345/"

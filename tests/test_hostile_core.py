@@ -25,13 +25,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 from aioresponses import CallbackResult, aioresponses
-from testing.doc_examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    START_RESPONSE,
-)
 from yarl import URL
 
 from vpsorg_async import (
@@ -46,6 +39,13 @@ from vpsorg_async import (
     VPSOrgError,
 )
 from vpsorg_async.testing import Faults, Simulator
+from vpsorg_async.testing.examples import (
+    CREATE_REQUEST,
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    START_RESPONSE,
+)
 
 if TYPE_CHECKING:
     from conftest import MakeClient, Serve

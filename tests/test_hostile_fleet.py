@@ -25,7 +25,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from fleet_helpers import FakeAPI, FakeServer
-from testing.doc_examples import CREATE_RESPONSE, DETAIL_RESPONSE
 
 from vpsorg_async import (
     Client,
@@ -44,6 +43,7 @@ from vpsorg_async._logonce import LogThrottle
 from vpsorg_async._policy import DEFAULT_MAX_RETRIES
 from vpsorg_async._poll import UNREACHABLE_AFTER, PageWalk, Reachability
 from vpsorg_async._watcher import StatusWatcher
+from vpsorg_async.testing.examples import CREATE_RESPONSE, DETAIL_RESPONSE
 
 if TYPE_CHECKING:
     from conftest import Hanging, MakeClient

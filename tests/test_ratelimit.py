@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 from aioresponses import aioresponses
-from testing.doc_examples import DETAIL_RESPONSE
 from yarl import URL
 
 from vpsorg_async import RateLimitError, RequestTimeoutError
@@ -18,6 +17,7 @@ from vpsorg_async._ratelimit import (
     DeadlineWouldPass,
     RateLimiter,
 )
+from vpsorg_async.testing.examples import DETAIL_RESPONSE
 
 if TYPE_CHECKING:
     from conftest import MakeClient, Stall

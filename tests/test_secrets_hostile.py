@@ -22,7 +22,6 @@ from urllib.parse import quote, unquote
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
-from testing.doc_examples import DETAIL_RESPONSE, LIST_RESPONSE
 
 from vpsorg_async import (
     APIError,
@@ -42,6 +41,7 @@ from vpsorg_async import (
 from vpsorg_async import _policy as policy
 from vpsorg_async._convert import decode_json
 from vpsorg_async._errors import bounded, error_from_response, redact
+from vpsorg_async.testing.examples import DETAIL_RESPONSE, LIST_RESPONSE
 
 if TYPE_CHECKING:
     from conftest import Serve

@@ -17,13 +17,6 @@ import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import CallbackResult, aioresponses
-from testing.doc_examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    START_RESPONSE,
-)
 from yarl import URL
 
 from vpsorg_async import (
@@ -39,6 +32,13 @@ from vpsorg_async import (
     TransportError,
 )
 from vpsorg_async._session import parse_retry_after
+from vpsorg_async.testing.examples import (
+    CREATE_REQUEST,
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    START_RESPONSE,
+)
 
 if TYPE_CHECKING:
     from conftest import Hanging, MakeClient, Serve, Stall
