@@ -31,6 +31,7 @@ from vpsorg_async import (
     __version__,
 )
 from vpsorg_async._convert import decode
+from vpsorg_async._endpoints import ENDPOINTS
 from vpsorg_async.testing.examples import (
     CREATE_REQUEST,
     CREATE_RESPONSE,
@@ -864,15 +865,7 @@ async def test_reconcile_after_a_lost_answer_with_a_slow_callback(
 def test_the_readme_names_are_public() -> None:
     public = {name for name in dir(Client) if not name.startswith("_")}
     assert {
-        "list_servers",
-        "create_server",
-        "get_server",
-        "update_server",
-        "patch_server",
-        "delete_server",
-        "start_server",
-        "stop_server",
-        "reboot_server",
+        *ENDPOINTS,
         "iter_servers",
         "find_server",
         "aclose",
