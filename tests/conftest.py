@@ -9,7 +9,7 @@ time they reach its helpers through fixtures alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -36,6 +36,15 @@ class Stall:
     async def __call__(self, seconds: float) -> None:
         self.started.set()
         await asyncio.Event().wait()  # never set
+
+    async def cancel_in_sleep(self, call: Coroutine[Any, Any, object]) -> None:
+        """Run ``call`` until it sleeps here, cancel it there, and check that the cancel won."""
+        task = asyncio.create_task(call)
+        await self.started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
 
 
 MakeClient = Callable[..., Client]

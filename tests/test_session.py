@@ -343,33 +343,33 @@ def test_parse_retry_after_survives_overflowing_dates(value: str) -> None:
 # --- the overall deadline ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("client_timeout", "call_timeout", "sleeps", "note"),
+    [
+        # 1.5 s spent; the next 2 s step would end at 3.5 s, past the 2 s deadline
+        (2, None, [0.5, 1.0], "not retried: the call's 2.0 s deadline"),
+        # a per-call timeout overrides the client's
+        (600, 1, [0.5], "not retried: the call's 1 s deadline"),
+    ],
+    ids=["client-timeout", "per-call-timeout"],
+)
 async def test_no_retry_whose_sleep_would_cross_the_deadline(
     mocked: aioresponses,
     make_client: MakeClient,
     fake_time: ManualClock,
     upper_jitter: list[tuple[float, float]],
+    client_timeout: float,
+    call_timeout: float | None,
+    sleeps: list[float],
+    note: str,
 ) -> None:
-    client = make_client(timeout=2, max_retries=10)
+    client = make_client(timeout=client_timeout, max_retries=10)
     mocked.get(ITEM, status=503, repeat=True)
     with pytest.raises(ServerError) as info:
-        await client.get_server(12345)
-    assert fake_time.sleeps == [0.5, 1.0]  # 1.5 s spent; the next 2 s step would end at 3.5 s
-    assert count(mocked) == 3
-    assert info.value.__notes__ == ["not retried: the call's 2.0 s deadline"]
-
-
-async def test_a_per_call_timeout_overrides_the_clients(
-    mocked: aioresponses,
-    make_client: MakeClient,
-    fake_time: ManualClock,
-    upper_jitter: list[tuple[float, float]],
-) -> None:
-    client = make_client(timeout=600, max_retries=10)
-    mocked.get(ITEM, status=503, repeat=True)
-    with pytest.raises(ServerError) as info:
-        await client.get_server(12345, timeout=1)
-    assert fake_time.sleeps == [0.5]
-    assert info.value.__notes__ == ["not retried: the call's 1 s deadline"]
+        await client.get_server(12345, timeout=call_timeout)
+    assert fake_time.sleeps == sleeps
+    assert count(mocked) == len(sleeps) + 1
+    assert info.value.__notes__ == [note]
 
 
 async def test_an_attempt_that_outlives_the_deadline_times_out(
@@ -566,12 +566,7 @@ async def test_cancel_during_backoff(
 ) -> None:
     client = make_client(sleep=stall)
     mocked.get(ITEM, status=503, repeat=True)
-    task = asyncio.create_task(client.get_server(12345))
-    await stall.started.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert task.cancelled()
+    await stall.cancel_in_sleep(client.get_server(12345))
     assert count(mocked) == 1  # not retried after the cancel
     assert pending_tasks() == set()
 
