@@ -33,11 +33,12 @@ from typing import Any
 
 import aiohttp
 
-from .per_call import DETAIL, SERVER_ID
+from vpsorg_async.testing.examples import DETAIL_RESPONSE
 
 __all__ = ["breakdown", "main"]
 
-_BODY = json.dumps(DETAIL).encode()
+SERVER_ID: int = DETAIL_RESPONSE["id"]
+_BODY = json.dumps(DETAIL_RESPONSE).encode()
 
 
 class _Content:
@@ -107,7 +108,11 @@ def _swaps(client: Any) -> dict[str, tuple[Any, str, Any]]:
             staticmethod(lambda http, remaining: fixed),
         ),
         "cattrs decode into ServerDetail": (_session, "decode", lambda data, cls, **kw: data),
-        "json.loads of the body": (_session, "json", types.SimpleNamespace(loads=lambda b: DETAIL)),
+        "json.loads of the body": (
+            _session,
+            "json",
+            types.SimpleNamespace(loads=lambda b: DETAIL_RESPONSE),
+        ),
         "backoff generator per call": (
             _session,
             "backoff",

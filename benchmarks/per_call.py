@@ -25,75 +25,23 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from vpsorg_async.testing.examples import DETAIL_RESPONSE, LIST_RESPONSE
+
 from ._harness import ServerProcess, cpu_window, fmt, markdown_table, run_child, stats, target
 
-__all__ = ["DETAIL", "markdown", "measure", "run", "serve"]
+__all__ = ["markdown", "measure", "run", "serve"]
 
-SERVER_ID = 12345
-#: The API document's example answer to ``GET /api/v1/servers/12345/``, byte for byte in content.
-DETAIL: dict[str, Any] = {
-    "id": 12345,
-    "name": "web-server-01",
-    "hostname": "web01.example.com",
-    "status": "active",
-    "ip_address": "203.0.113.10",
-    "ipv6_address": "2001:0db8::1",
-    "location": "us-west",
-    "plan": {
-        "id": 1,
-        "name": "Standard VPS",
-        "vcpus": 2,
-        "memory": 4096,
-        "storage": 80,
-        "bandwidth": 2048,
-    },
-    "os": {"id": 5, "name": "Ubuntu 22.04 LTS"},
-    "backups_enabled": True,
-    "resource_usage": {
-        "cpu_percent": 23.5,
-        "memory_used": 2048,
-        "disk_used": 35,
-        "bandwidth_used": 450,
-    },
-    "created_at": "2025-01-10T14:30:00Z",
-    "updated_at": "2025-01-16T15:45:00Z",
-}
-#: The document's two list items; a list of N repeats them with fresh ids and names.
-_LIST_ITEMS: tuple[dict[str, Any], ...] = (
-    {
-        "id": 12345,
-        "name": "web-server-01",
-        "hostname": "web01.example.com",
-        "status": "active",
-        "ip_address": "203.0.113.10",
-        "location": "us-west",
-        "plan": {"id": 1, "name": "Standard VPS", "vcpus": 2, "memory": 4096, "storage": 80},
-        "os": {"id": 5, "name": "Ubuntu 22.04 LTS"},
-        "created_at": "2025-01-10T14:30:00Z",
-        "updated_at": "2025-01-15T10:20:00Z",
-    },
-    {
-        "id": 12346,
-        "name": "db-server-01",
-        "hostname": "db01.example.com",
-        "status": "active",
-        "ip_address": "203.0.113.11",
-        "location": "us-east",
-        "plan": {"id": 2, "name": "Performance VPS", "vcpus": 4, "memory": 8192, "storage": 160},
-        "os": {"id": 3, "name": "Debian 12"},
-        "created_at": "2025-01-12T09:15:00Z",
-        "updated_at": "2025-01-16T08:45:00Z",
-    },
-)
+#: The server of the API document's detail example, whose answer every detail request gets.
+SERVER_ID: int = DETAIL_RESPONSE["id"]
 TOKEN = "bench-token"
 VARIANTS = ("aiohttp", "client", "httpx")
 
 
 def list_body(count: int) -> dict[str, Any]:
-    """A ``{count, results}`` list of ``count`` servers shaped like the document's examples."""
+    """A ``{count, results}`` list of ``count`` servers: the document's two list items, repeated."""
     results = []
     for i in range(count):
-        item = dict(_LIST_ITEMS[i % 2])
+        item = dict(LIST_RESPONSE["results"][i % 2])
         item["id"] = 12345 + i
         item["name"] = f"{'web' if i % 2 == 0 else 'db'}-server-{i // 2 + 1:02d}"
         results.append(item)
@@ -107,7 +55,7 @@ def serve(port: int = 0) -> None:
     """Serve the detail example and lists of N servers under ``/n{N}/api/v1/servers/``."""
     from aiohttp import web
 
-    detail = json.dumps(DETAIL).encode()
+    detail = json.dumps(DETAIL_RESPONSE).encode()
     lists: dict[int, bytes] = {}
 
     async def get_detail(request: web.Request) -> web.Response:
@@ -191,7 +139,7 @@ def _detail_decode_us(reps: int) -> float:
     for _ in range(7):
         t0 = time.perf_counter()
         for _ in range(reps):
-            decode(DETAIL, ServerDetail)
+            decode(DETAIL_RESPONSE, ServerDetail)
         samples.append((time.perf_counter() - t0) / reps * 1e6)
     return stats(samples)["median"]
 

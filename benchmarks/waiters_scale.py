@@ -52,10 +52,9 @@ def _idle_client() -> Any:
     """
     from vpsorg_async import Client, ServerDetail
     from vpsorg_async._convert import decode
+    from vpsorg_async.testing.examples import DETAIL_RESPONSE
 
-    from .per_call import DETAIL
-
-    body = dict(DETAIL, status="provisioning")
+    body = dict(DETAIL_RESPONSE, status="provisioning")
 
     class IdleClient(Client):
         polls = 0

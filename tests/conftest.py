@@ -1,15 +1,16 @@
 """Shared fixtures of the core test suite: fake time, mocked HTTP, clients that always get closed.
 
-Nothing here waits for real: every ``Client`` a fixture makes runs on :class:`FakeTime`, whose
-``sleep`` only records the delay and moves the fake clock forward. Test modules import the fake's
-type under ``TYPE_CHECKING`` only, so at run time they reach it through fixtures alone.
+Nothing here waits for real: every ``Client`` a fixture makes runs on ``fake_time``, a
+:class:`vpsorg_async.testing.ManualClock` whose ``sleep`` only records the delay and moves the
+clock forward. Test modules import this file's types under ``TYPE_CHECKING`` only, so at run
+time they reach its helpers through fixtures alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -18,39 +19,33 @@ from aiohttp.test_utils import TestServer
 from aioresponses import aioresponses
 
 from vpsorg_async import Client
+from vpsorg_async.testing import ManualClock
 
 #: A token distinctive enough that finding it anywhere (logs, messages, reprs) is a leak.
 TOKEN = "tok-SECRET-5f3a9c1e7b2d4086-do-not-log"
 
 
-class FakeTime:
-    """A monotonic clock and an ``async sleep`` that advances it instead of waiting.
+class Stall:
+    """A ``sleep`` that never ends (only cancellation ends it); ``started`` is set once entered.
 
-    ``sleeps`` records every delay asked for, in order. Set ``block`` to make the next sleeps hang
-    (until cancelled) after recording, and await ``sleeping`` to know one has started.
-    ``overshoot`` adds extra seconds to every sleep, like an overloaded event loop would.
+    For tests that cancel a call in the middle of its backoff or pause.
     """
 
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self.block = False
-        self.overshoot = 0.0
-        self.sleeping = asyncio.Event()
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
 
-    def clock(self) -> float:
-        return self.now
+    async def __call__(self, seconds: float) -> None:
+        self.started.set()
+        await asyncio.Event().wait()  # never set
 
-    async def sleep(self, delay: float) -> None:
-        self.sleeps.append(delay)
-        self.sleeping.set()
-        if self.block:
-            await asyncio.Event().wait()  # never set: only cancellation ends it
-        self.now += delay + self.overshoot
-        await asyncio.sleep(0)  # a real scheduling point, as a real sleep would be
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+    async def cancel_in_sleep(self, call: Coroutine[Any, Any, object]) -> None:
+        """Run ``call`` until it sleeps here, cancel it there, and check that the cancel won."""
+        task = asyncio.create_task(call)
+        await self.started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
 
 
 MakeClient = Callable[..., Client]
@@ -96,8 +91,14 @@ def token() -> str:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+def fake_time() -> ManualClock:
+    """The public fake clock, at 1000 s: fixture clients sleep on it and read it."""
+    return ManualClock(1000.0)
+
+
+@pytest.fixture
+def stall() -> Stall:
+    return Stall()
 
 
 @pytest.fixture
@@ -107,12 +108,12 @@ def mocked() -> Iterator[aioresponses]:
 
 
 @pytest.fixture
-async def make_client(fake_time: FakeTime) -> AsyncIterator[MakeClient]:
+async def make_client(fake_time: ManualClock) -> AsyncIterator[MakeClient]:
     """``make_client(**options)``: a Client on fake time with the test token; closed at teardown."""
     made: list[Client] = []
 
     def make(**options: Any) -> Client:
-        options.setdefault("clock", fake_time.clock)
+        options.setdefault("clock", fake_time)
         options.setdefault("sleep", fake_time.sleep)
         made.append(Client(options.pop("token", TOKEN), **options))
         return made[-1]

@@ -1,9 +1,7 @@
-"""Helpers for test_waiters.py and test_fleet.py: fake time, servers, and a scripted fake API.
+"""Helpers for test_waiters.py and test_fleet.py: servers, and a scripted fake API on fake time.
 
-- :class:`FastForward`: one clock for the simulator and the client whose ``sleep`` passes at
-  once (it moves the clock and yields), so waits against the simulator take no real time.
-- :class:`FakeAPI`: a stand-in for ``Client`` with the methods waiters and fleets use, a fake
-  clock, recorded sleeps and request timeouts, servers that change status at set times, and
+- :class:`FakeAPI`: a stand-in for ``Client`` with the methods waiters and fleets use, a
+  :class:`~vpsorg_async.testing.ManualClock` (recorded sleeps), recorded request timeouts, servers that change status at set times, and
   counters of requests and of requests in flight. For exact timing tests.
 """
 
@@ -28,24 +26,9 @@ from vpsorg_async import (
     ServerDetail,
     ServerList,
 )
+from vpsorg_async.testing import ManualClock
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-class FastForward:
-    """A clock whose sleeps pass at once: ``sleep(s)`` moves it ``s`` ahead, then yields."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
 
 
 def server(
@@ -85,12 +68,11 @@ class FakeAPI:
     """Enough of ``Client`` for waiters and fleets, on a fake clock; see the module docstring."""
 
     def __init__(self, *, request_time: float = 0.0, page_size: int | None = None) -> None:
-        self.now = 0.0
+        self.time = ManualClock()
         self.timeout = 60.0  # as Client.timeout: the cap of one request
         self.request_time = request_time
         self.page_size = page_size
         self.servers: dict[int, FakeServer] = {}
-        self.sleeps: list[float] = []
         self.timeouts: list[float | None] = []
         self.calls: dict[str, int] = {}
         self.list_locations: list[str | None] = []
@@ -104,13 +86,19 @@ class FakeAPI:
     # -- the parts of Client that waiters and fleets use -------------------------------------
 
     def clock(self) -> float:
-        return self.now
+        return self.time.now
 
     async def sleep(self, seconds: float) -> None:
-        assert seconds >= 0, seconds
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
+        assert seconds >= 0, seconds  # waiters compute their sleeps; a negative one is a bug
+        await self.time.sleep(seconds)
+
+    @property
+    def now(self) -> float:
+        return self.time.now
+
+    @property
+    def sleeps(self) -> list[float]:
+        return self.time.sleeps
 
     @property
     def client(self) -> Client:
@@ -135,7 +123,7 @@ class FakeAPI:
             for _ in range(self.action_delay if name.endswith("_server") else 0):
                 await asyncio.sleep(0)
             await asyncio.sleep(0)
-            self.now += self.request_time
+            self.time.advance(self.request_time)
         finally:
             self.in_flight -= 1
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from vpsorg_async import (
@@ -13,10 +15,12 @@ from vpsorg_async import (
     NotFoundError,
     PaymentRequiredError,
     ServerDetail,
+    ServerError,
     ServerStatus,
     waiters,
 )
-from vpsorg_async.testing import Delays, Simulator
+from vpsorg_async._endpoints import ENDPOINTS
+from vpsorg_async.testing import Delays, Faults, ManualClock, Simulator
 
 
 async def test_every_endpoint_round_trips() -> None:
@@ -75,17 +79,7 @@ async def test_every_endpoint_round_trips() -> None:
             with pytest.raises(NotFoundError):
                 await client.get_server(new.id)
         counted = {name for name, _status in sim.ledger.requests}
-        assert {
-            "list_servers",
-            "create_server",
-            "get_server",
-            "update_server",
-            "patch_server",
-            "delete_server",
-            "start_server",
-            "stop_server",
-            "reboot_server",
-        } <= counted
+        assert set(ENDPOINTS) <= counted  # every endpoint of the table was called
 
 
 async def test_the_simulators_errors_map_to_the_error_tree() -> None:
@@ -104,3 +98,26 @@ async def test_the_simulators_errors_map_to_the_error_tree() -> None:
         async with Client("not-the-token", base_url=sim.url) as stranger:
             with pytest.raises(AuthenticationError):
                 await stranger.list_servers()
+
+
+async def test_one_manual_clock_drives_the_simulator_and_the_client() -> None:
+    """The public fake clock as documented: a 30 s provisioning and the backoff take no real time."""
+    clock = ManualClock(1000.0)
+    began = time.monotonic()
+    async with (
+        Simulator(delays=Delays(provision=(30.0, 30.0)), clock=clock) as sim,
+        Client(
+            sim.token, base_url=sim.url, clock=clock, sleep=clock.sleep, max_retries=2
+        ) as client,
+    ):
+        server_id = sim.add_server(status="provisioning")["id"]
+        active = await waiters.wait_until_active(client, server_id, timeout=120)
+        assert active.status is ServerStatus.ACTIVE
+        assert clock() - 1000.0 == pytest.approx(sum(clock.sleeps))  # time moved by sleeps only
+        assert clock() - 1000.0 >= 30.0
+        polls = len(clock.sleeps)
+        sim.faults = Faults(error_rate=1.0, endpoints=["get_server"])
+        with pytest.raises(ServerError):
+            await client.get_server(server_id)
+        assert len(clock.sleeps) == polls + 2  # one backoff before each of the two retries
+    assert time.monotonic() - began < 10

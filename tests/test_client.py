@@ -12,17 +12,6 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
-from testing.doc_examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    PATCH_REQUEST,
-    REBOOT_RESPONSE,
-    START_RESPONSE,
-    STOP_RESPONSE,
-    UPDATE_REQUEST,
-)
 from yarl import URL
 
 from vpsorg_async import (
@@ -42,9 +31,23 @@ from vpsorg_async import (
     __version__,
 )
 from vpsorg_async._convert import decode
+from vpsorg_async._endpoints import ENDPOINTS
+from vpsorg_async.testing.examples import (
+    CREATE_REQUEST,
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    PATCH_REQUEST,
+    REBOOT_RESPONSE,
+    START_RESPONSE,
+    STOP_RESPONSE,
+    UPDATE_REQUEST,
+)
 
 if TYPE_CHECKING:
-    from conftest import FakeTime, MakeClient
+    from conftest import MakeClient
+
+    from vpsorg_async.testing import ManualClock
 
 BASE = "https://admin.vps.org/api/v1"
 ITEM = BASE + "/servers/12345/"
@@ -606,11 +609,11 @@ async def test_a_token_that_cannot_be_a_header_is_refused_at_construction(bad: s
     assert bad not in message
 
 
-async def test_options_are_kept(fake_time: FakeTime, token: str) -> None:
+async def test_options_are_kept(fake_time: ManualClock, token: str) -> None:
     async with Client(
-        token, timeout=5, max_retries=0, clock=fake_time.clock, sleep=fake_time.sleep
+        token, timeout=5, max_retries=0, clock=fake_time, sleep=fake_time.sleep
     ) as client:
-        assert client.clock == fake_time.clock
+        assert client.clock == fake_time
         assert client.timeout == 5.0
         assert client.sleep == fake_time.sleep
 
@@ -659,7 +662,7 @@ async def test_aclose_closes_an_opened_session(mocked: aioresponses, client: Cli
 
 
 async def test_a_borrowed_session_is_used_and_left_open(
-    mocked: aioresponses, fake_time: FakeTime, token: str
+    mocked: aioresponses, fake_time: ManualClock, token: str
 ) -> None:
     mocked.get(ITEM, payload=DETAIL_RESPONSE)
     async with aiohttp.ClientSession(headers={"X-Borrowed": "yes"}) as http:
@@ -828,7 +831,7 @@ async def test_reconcile_does_not_create_again_after_the_deadline(
 
 
 async def test_reconcile_stays_within_the_calls_timeout(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     mocked.post(BASE + "/servers/", status=500, repeat=True)
     mocked.get(FIND_URL, payload=BEFORE)
@@ -862,15 +865,7 @@ async def test_reconcile_after_a_lost_answer_with_a_slow_callback(
 def test_the_readme_names_are_public() -> None:
     public = {name for name in dir(Client) if not name.startswith("_")}
     assert {
-        "list_servers",
-        "create_server",
-        "get_server",
-        "update_server",
-        "patch_server",
-        "delete_server",
-        "start_server",
-        "stop_server",
-        "reboot_server",
+        *ENDPOINTS,
         "iter_servers",
         "find_server",
         "aclose",

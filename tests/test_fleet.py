@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 import pytest
-from fleet_helpers import FakeAPI, FakeServer, FastForward
+from fleet_helpers import FakeAPI, FakeServer
 
 from vpsorg_async import (
     BadRequestError,
@@ -22,7 +22,7 @@ from vpsorg_async import (
     fleet,
 )
 from vpsorg_async.fleet import FleetAbortedError, FleetEvent, FleetResult
-from vpsorg_async.testing import Delays, Faults, Simulator
+from vpsorg_async.testing import Delays, Faults, ManualClock, Simulator
 
 
 class Timing(TypedDict):
@@ -40,7 +40,7 @@ async def simulated(
     servers: int = 0, *, faults: Faults | None = None, seed: int = 7, **client: Any
 ) -> AsyncIterator[tuple[Simulator, Client]]:
     """A simulator and a client sharing one fast-forwarded clock (no real waiting)."""
-    time = FastForward()
+    time = ManualClock(1000.0)
     async with (
         Simulator(servers=servers, delays=Delays.fast().scaled(20), faults=faults, seed=seed,
                   clock=time) as sim,

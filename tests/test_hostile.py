@@ -20,7 +20,6 @@ from aioresponses import aioresponses
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict
-from testing.doc_examples import CREATE_RESPONSE, DETAIL_RESPONSE, LIST_RESPONSE, START_RESPONSE
 from yarl import URL
 
 from vpsorg_async import (
@@ -40,6 +39,13 @@ from vpsorg_async import (
 from vpsorg_async._answers import error_from_response
 from vpsorg_async._convert import decode
 from vpsorg_async._wire import parse_retry_after
+from vpsorg_async.testing import ManualClock
+from vpsorg_async.testing.examples import (
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    START_RESPONSE,
+)
 
 BASE = "https://admin.vps.org/api/v1"
 ITEM = BASE + "/servers/12345/"
@@ -279,24 +285,11 @@ def test_retry_after_of_any_date_shape(year: int, day: int, hour: int, zone: str
 # --- end to end: each case its own mocked Client -------------------------------------------------
 
 
-class _Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.delays.append(delay)
-        self.now += delay
-
-
 @asynccontextmanager
-async def mocked_client(**options: Any) -> AsyncIterator[tuple[Client, aioresponses, _Sleeps]]:
-    fake = _Sleeps()
+async def mocked_client(**options: Any) -> AsyncIterator[tuple[Client, aioresponses, ManualClock]]:
+    fake = ManualClock()
     with aioresponses() as m:
-        async with Client(TOKEN, clock=fake.clock, sleep=fake.sleep, **options) as client:
+        async with Client(TOKEN, clock=fake, sleep=fake.sleep, **options) as client:
             yield client, m, fake
 
 
@@ -357,7 +350,7 @@ async def test_any_status_end_to_end(status: int, body: bytes) -> None:
         assert status == 200
     elif isinstance(result, APIError):
         assert result.status == status
-    assert len(fake.delays) <= 1
+    assert len(fake.sleeps) <= 1
 
 
 @E2E
@@ -377,8 +370,8 @@ async def test_any_retry_after_end_to_end(header: str) -> None:
         m.get(ITEM, payload=DETAIL_RESPONSE)
         result = await outcome(client.get_server(12345))
     assert isinstance(result, ServerDetail)
-    assert len(fake.delays) >= 1
-    assert all(0 <= d <= 60 for d in fake.delays)
+    assert len(fake.sleeps) >= 1
+    assert all(0 <= d <= 60 for d in fake.sleeps)
 
 
 next_links = st.sampled_from(

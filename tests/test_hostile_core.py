@@ -26,13 +26,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 from aioresponses import CallbackResult, aioresponses
-from testing.doc_examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    START_RESPONSE,
-)
 from yarl import URL
 
 from vpsorg_async import (
@@ -47,9 +40,18 @@ from vpsorg_async import (
     VPSOrgError,
 )
 from vpsorg_async.testing import Faults, Simulator
+from vpsorg_async.testing.examples import (
+    CREATE_REQUEST,
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    START_RESPONSE,
+)
 
 if TYPE_CHECKING:
-    from conftest import FakeTime, MakeClient, Serve
+    from conftest import MakeClient, Serve
+
+    from vpsorg_async.testing import ManualClock
 
 BASE = "https://admin.vps.org/api/v1"
 LIST = BASE + "/servers/"
@@ -221,7 +223,7 @@ async def test_reconcile_after_a_lost_answer_ends_by_its_deadline(hostile: Hosti
 
 
 def endless_pages(
-    mocked: aioresponses, fake_time: FakeTime | None = None, count: int = 10**6
+    mocked: aioresponses, fake_time: ManualClock | None = None, count: int = 10**6
 ) -> list[int]:
     """Mock a list whose next link never ends; each page costs a second of fake time."""
     served: list[int] = []
@@ -241,7 +243,7 @@ def endless_pages(
 
 
 async def test_iter_servers_timeout_bounds_the_whole_walk(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     served = endless_pages(mocked, fake_time)
     with pytest.raises(RequestTimeoutError, match="walk's 5 s deadline passed after 5 page"):
@@ -250,7 +252,7 @@ async def test_iter_servers_timeout_bounds_the_whole_walk(
 
 
 async def test_find_server_stops_at_its_deadline(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     served = endless_pages(mocked, fake_time)
     with pytest.raises(RequestTimeoutError):
@@ -451,7 +453,7 @@ async def test_reconcile_ignores_a_new_namesake_of_another_spec(
 
 
 async def test_reconcile_whose_deadline_passes_during_the_create_stays_ambiguous(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     def slow_failure(url: URL, **kwargs: Any) -> CallbackResult:
         fake_time.advance(10)
@@ -529,7 +531,7 @@ async def test_an_int_subclass_id_is_used_by_its_value(
 
 
 async def test_a_call_refused_by_a_long_pause_raises_rate_limit_error(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     mocked.get(ITEM.format(1), status=429, headers={"Retry-After": "30"})
     with pytest.raises(RateLimitError):

@@ -25,7 +25,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from fleet_helpers import FakeAPI, FakeServer
-from testing.doc_examples import CREATE_RESPONSE, DETAIL_RESPONSE
 
 from vpsorg_async import (
     Client,
@@ -44,9 +43,12 @@ from vpsorg_async._logonce import LogThrottle
 from vpsorg_async._policy import DEFAULT_MAX_RETRIES
 from vpsorg_async._poll import UNREACHABLE_AFTER, PageWalk, Reachability
 from vpsorg_async._watcher import StatusWatcher
+from vpsorg_async.testing.examples import CREATE_RESPONSE, DETAIL_RESPONSE
 
 if TYPE_CHECKING:
-    from conftest import FakeTime, Hanging, MakeClient
+    from conftest import Hanging, MakeClient
+
+    from vpsorg_async.testing import ManualClock
 
 TOKEN = "hostile-fleet-token"
 #: Every call's deadline here, and how late it may end (the issue's promise).
@@ -245,7 +247,7 @@ def closed_port() -> int:
 
 async def test_a_fleet_gives_up_on_an_unreachable_api_in_seconds(
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     closed_port: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -274,7 +276,7 @@ def client_attempts_per_call(client: Client) -> int:
 
 
 async def test_a_fleet_that_gives_up_at_its_deadline_counts_every_attempt(
-    make_client: MakeClient, fake_time: FakeTime, closed_port: int
+    make_client: MakeClient, fake_time: ManualClock, closed_port: int
 ) -> None:
     client = make_client(base_url=f"http://127.0.0.1:{closed_port}/api/v1")
     result = await fleet.start(client, [7], wait=False, timeout=10)  # less than the window
@@ -285,7 +287,7 @@ async def test_a_fleet_that_gives_up_at_its_deadline_counts_every_attempt(
 
 
 async def test_unreachable_during_the_first_list_pass_of_create(
-    make_client: MakeClient, fake_time: FakeTime, closed_port: int
+    make_client: MakeClient, fake_time: ManualClock, closed_port: int
 ) -> None:
     client = make_client(base_url=f"http://127.0.0.1:{closed_port}/api/v1")
     result = await fleet.create(client, [BODY])
@@ -295,10 +297,13 @@ async def test_unreachable_during_the_first_list_pass_of_create(
 
 
 async def test_a_deadline_during_the_first_list_pass_fails_every_input_as_timed_out(
-    make_client: MakeClient, fake_time: FakeTime, closed_port: int
+    make_client: MakeClient, fake_time: ManualClock, closed_port: int
 ) -> None:
-    fake_time.overshoot = 5.0  # the first backoff sleep already passes the deadline
-    client = make_client(base_url=f"http://127.0.0.1:{closed_port}/api/v1", max_retries=0)
+    client = make_client(
+        base_url=f"http://127.0.0.1:{closed_port}/api/v1",
+        max_retries=0,
+        sleep=lambda seconds: fake_time.sleep(seconds + 5.0),  # the first sleep passes the deadline
+    )
     result = await fleet.create(client, [BODY], timeout=1)
     assert fake_time.now - 1000.0 <= 1 + 5 + 1
     error = result.outcomes["web-1"].error
@@ -342,7 +347,7 @@ async def tls_base_url(self_signed: tuple[Path, Path]) -> AsyncIterator[tuple[st
 
 
 async def test_a_bad_certificate_is_not_retried_by_client_waiters_or_fleets(
-    make_client: MakeClient, fake_time: FakeTime, tls_base_url: tuple[str, list[int]]
+    make_client: MakeClient, fake_time: ManualClock, tls_base_url: tuple[str, list[int]]
 ) -> None:
     base_url, seen = tls_base_url
     client = make_client(base_url=base_url)
@@ -361,7 +366,7 @@ async def test_a_bad_certificate_is_not_retried_by_client_waiters_or_fleets(
 
 
 async def test_a_bad_certificate_ends_a_sweep_in_per_server_errors(
-    make_client: MakeClient, fake_time: FakeTime, tls_base_url: tuple[str, list[int]]
+    make_client: MakeClient, fake_time: ManualClock, tls_base_url: tuple[str, list[int]]
 ) -> None:
     client = make_client(base_url=tls_base_url[0])
     results = await waiters.wait_many(client, [1, 2], "active", coalesce=None)

@@ -11,17 +11,6 @@ from typing import Any
 
 import attrs
 import pytest
-from testing.doc_examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    PATCH_REQUEST,
-    REBOOT_RESPONSE,
-    START_RESPONSE,
-    STOP_RESPONSE,
-    UPDATE_REQUEST,
-)
 
 from vpsorg_async import (
     ActionResult,
@@ -43,6 +32,17 @@ from vpsorg_async import (
 )
 from vpsorg_async._convert import converter, decode, encode_body
 from vpsorg_async._validate import check_timeout
+from vpsorg_async.testing.examples import (
+    CREATE_REQUEST,
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    PATCH_REQUEST,
+    REBOOT_RESPONSE,
+    START_RESPONSE,
+    STOP_RESPONSE,
+    UPDATE_REQUEST,
+)
 
 #: The API document, in the shared workspace; the checks that read it skip when it is absent.
 SEED_PATH = "/work/shared/seed/000_5522b0e6f3700304.txt"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
 from aioresponses import aioresponses
-from testing.doc_examples import DETAIL_RESPONSE
 from yarl import URL
 
 from vpsorg_async import RateLimitError, RequestTimeoutError
@@ -18,19 +16,22 @@ from vpsorg_async._ratelimit import (
     DeadlineWouldPass,
     RateLimiter,
 )
+from vpsorg_async.testing.examples import DETAIL_RESPONSE
 
 if TYPE_CHECKING:
-    from conftest import FakeTime, MakeClient
+    from conftest import MakeClient, Stall
+
+    from vpsorg_async.testing import ManualClock
 
 FAR = 1e12  # a deadline that never matters
 ITEM = "https://admin.vps.org/api/v1/servers/12345/"
 
 
-def limiter(fake_time: FakeTime, rate: float | None = None) -> RateLimiter:
-    return RateLimiter(rate, clock=fake_time.clock, sleep=fake_time.sleep)
+def limiter(fake_time: ManualClock, rate: float | None = None) -> RateLimiter:
+    return RateLimiter(rate, clock=fake_time, sleep=fake_time.sleep)
 
 
-async def test_unpaced_never_waits(fake_time: FakeTime) -> None:
+async def test_unpaced_never_waits(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time)
     for _ in range(100):
         await pacer.wait_turn(FAR)
@@ -38,7 +39,7 @@ async def test_unpaced_never_waits(fake_time: FakeTime) -> None:
     assert pacer.rate is None
 
 
-async def test_a_pace_spaces_requests_evenly(fake_time: FakeTime) -> None:
+async def test_a_pace_spaces_requests_evenly(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time, rate=2.0)
     for _ in range(4):
         await pacer.wait_turn(FAR)
@@ -49,7 +50,7 @@ async def test_a_pace_spaces_requests_evenly(fake_time: FakeTime) -> None:
     assert fake_time.sleeps == [0.5, 0.5, 0.5, 0.5]
 
 
-async def test_a_wait_past_the_deadline_is_refused(fake_time: FakeTime) -> None:
+async def test_a_wait_past_the_deadline_is_refused(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time, rate=1.0)
     await pacer.wait_turn(FAR)
     with pytest.raises(DeadlineWouldPass, match="past the call's deadline") as info:
@@ -60,7 +61,7 @@ async def test_a_wait_past_the_deadline_is_refused(fake_time: FakeTime) -> None:
     assert fake_time.sleeps == [1.0]
 
 
-async def test_a_throttle_pauses_everyone_until_retry_after(fake_time: FakeTime) -> None:
+async def test_a_throttle_pauses_everyone_until_retry_after(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time)
     pacer.on_throttle(5.0)
     pacer.on_throttle(2.0)  # a shorter hint does not shorten the pause
@@ -73,7 +74,7 @@ async def test_a_throttle_pauses_everyone_until_retry_after(fake_time: FakeTime)
 
 @pytest.mark.parametrize("retry_after", [None, 0.0, -3.0])
 async def test_a_throttle_without_a_hint_does_not_pause(
-    fake_time: FakeTime, retry_after: float | None
+    fake_time: ManualClock, retry_after: float | None
 ) -> None:
     pacer = limiter(fake_time)
     pacer.on_throttle(retry_after)
@@ -83,7 +84,7 @@ async def test_a_throttle_without_a_hint_does_not_pause(
 
 
 async def test_throttling_lowers_a_configured_pace_but_not_below_the_minimum(
-    fake_time: FakeTime,
+    fake_time: ManualClock,
 ) -> None:
     pacer = limiter(fake_time, rate=10.0)
     pacer.on_throttle(None)
@@ -95,7 +96,7 @@ async def test_throttling_lowers_a_configured_pace_but_not_below_the_minimum(
     assert pacer.rate == MIN_RATE
 
 
-async def test_a_configured_pace_recovers_to_its_limit(fake_time: FakeTime) -> None:
+async def test_a_configured_pace_recovers_to_its_limit(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time, rate=10.0)
     pacer.on_throttle(None)
     successes = 0
@@ -110,7 +111,7 @@ async def test_a_configured_pace_recovers_to_its_limit(fake_time: FakeTime) -> N
     assert pacer.rate == rate
 
 
-async def test_an_unconfigured_pace_is_measured_and_lifted_again(fake_time: FakeTime) -> None:
+async def test_an_unconfigured_pace_is_measured_and_lifted_again(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time)
     for _ in range(5):
         await pacer.wait_turn(FAR)
@@ -123,7 +124,7 @@ async def test_an_unconfigured_pace_is_measured_and_lifted_again(fake_time: Fake
     assert pacer.rate is None  # recovered to twice the throttled rate: unpaced again
 
 
-async def test_the_rate_is_measured_over_one_second_windows(fake_time: FakeTime) -> None:
+async def test_the_rate_is_measured_over_one_second_windows(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time)
     for _ in range(8):
         await pacer.wait_turn(FAR)
@@ -133,7 +134,7 @@ async def test_the_rate_is_measured_over_one_second_windows(fake_time: FakeTime)
     assert pacer.rate == pytest.approx(4 * DECREASE_FACTOR)
 
 
-async def test_on_success_without_throttling_is_a_no_op(fake_time: FakeTime) -> None:
+async def test_on_success_without_throttling_is_a_no_op(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time, rate=3.0)
     pacer.on_success()
     assert pacer.rate == 3.0
@@ -143,7 +144,7 @@ async def test_on_success_without_throttling_is_a_no_op(fake_time: FakeTime) -> 
 
 
 async def test_a_client_rate_limit_paces_its_calls(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(rate_limit=4)
     mocked.get(ITEM, payload=DETAIL_RESPONSE, repeat=True)
@@ -153,7 +154,7 @@ async def test_a_client_rate_limit_paces_its_calls(
 
 
 async def test_a_429_pauses_the_next_call_of_the_whole_client(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(max_retries=0)
     mocked.get(ITEM, status=429, headers={"Retry-After": "10"})
@@ -169,7 +170,7 @@ async def test_a_429_pauses_the_next_call_of_the_whole_client(
 
 
 async def test_a_pace_that_would_pass_the_deadline_is_a_timeout(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(rate_limit=0.5)
     mocked.get(ITEM, payload=DETAIL_RESPONSE, repeat=True)
@@ -182,18 +183,13 @@ async def test_a_pace_that_would_pass_the_deadline_is_a_timeout(
 
 
 async def test_cancel_while_paused(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, stall: Stall
 ) -> None:
-    client = make_client(max_retries=0)
+    client = make_client(max_retries=0, sleep=stall)
     mocked.get(ITEM, status=429, headers={"Retry-After": "10"})
     mocked.get(ITEM, payload=DETAIL_RESPONSE, repeat=True)
     with pytest.raises(RateLimitError):
         await client.get_server(12345)
-    fake_time.block = True
-    task = asyncio.create_task(client.get_server(12345))
-    await fake_time.sleeping.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert task.cancelled()
+    assert not stall.started.is_set()  # the 429 itself is not retried; the next call pauses
+    await stall.cancel_in_sleep(client.get_server(12345))
     assert len(mocked.requests[("GET", URL(ITEM))]) == 1  # the paused call sent nothing

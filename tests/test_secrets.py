@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
-from testing.doc_examples import (
+from yarl import URL
+
+from vpsorg_async import Client, ConfigurationError, VPSOrgError
+from vpsorg_async.testing.examples import (
     CREATE_REQUEST,
     CREATE_RESPONSE,
     DETAIL_RESPONSE,
@@ -19,9 +22,6 @@ from testing.doc_examples import (
     START_RESPONSE,
     STOP_RESPONSE,
 )
-from yarl import URL
-
-from vpsorg_async import Client, ConfigurationError, VPSOrgError
 
 if TYPE_CHECKING:
     from conftest import MakeClient

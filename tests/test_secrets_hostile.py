@@ -22,7 +22,6 @@ from urllib.parse import quote, unquote
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
-from testing.doc_examples import DETAIL_RESPONSE, LIST_RESPONSE
 
 from vpsorg_async import (
     APIError,
@@ -43,6 +42,7 @@ from vpsorg_async import _policy as policy
 from vpsorg_async._answers import error_from_response
 from vpsorg_async._convert import decode_json
 from vpsorg_async._redact import bounded, redact
+from vpsorg_async.testing.examples import DETAIL_RESPONSE, LIST_RESPONSE
 
 if TYPE_CHECKING:
     from conftest import Serve

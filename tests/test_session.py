@@ -17,13 +17,6 @@ import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import CallbackResult, aioresponses
-from testing.doc_examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    START_RESPONSE,
-)
 from yarl import URL
 
 from vpsorg_async import (
@@ -39,9 +32,18 @@ from vpsorg_async import (
     TransportError,
 )
 from vpsorg_async._wire import parse_retry_after
+from vpsorg_async.testing.examples import (
+    CREATE_REQUEST,
+    CREATE_RESPONSE,
+    DETAIL_RESPONSE,
+    LIST_RESPONSE,
+    START_RESPONSE,
+)
 
 if TYPE_CHECKING:
-    from conftest import FakeTime, Hanging, MakeClient, Serve
+    from conftest import Hanging, MakeClient, Serve, Stall
+
+    from vpsorg_async.testing import ManualClock
 
 BASE = "https://admin.vps.org/api/v1"
 ITEM = BASE + "/servers/12345/"
@@ -81,7 +83,7 @@ async def hang(url: URL, **kwargs: Any) -> CallbackResult:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_transient_statuses_are_retried(
-    mocked: aioresponses, client: Client, fake_time: FakeTime, status: int
+    mocked: aioresponses, client: Client, fake_time: ManualClock, status: int
 ) -> None:
     mocked.get(ITEM, status=status)
     mocked.get(ITEM, status=status)
@@ -95,7 +97,7 @@ async def test_transient_statuses_are_retried(
 async def test_retry_counts(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     max_retries: int,
     requests: int,
 ) -> None:
@@ -110,7 +112,7 @@ async def test_retry_counts(
 
 @pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 409, 418, 501, 505])
 async def test_other_errors_are_not_retried(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime, status: int
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock, status: int
 ) -> None:
     client = make_client(max_retries=5)
     mocked.get(ITEM, status=status, repeat=True)
@@ -154,7 +156,7 @@ async def test_transport_failures_are_retried(
 
 
 async def test_max_retries_zero_makes_exactly_one_request(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(max_retries=0)
     mocked.get(ITEM, exception=aiohttp.ServerDisconnectedError(), repeat=True)
@@ -201,7 +203,7 @@ async def test_idempotent_endpoints_are_retried_after_a_lost_answer(
 async def test_backoff_steps_are_exponential_and_capped(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     upper_jitter: list[tuple[float, float]],
 ) -> None:
     client = make_client(max_retries=6, timeout=600)
@@ -213,7 +215,7 @@ async def test_backoff_steps_are_exponential_and_capped(
 
 
 async def test_backoff_sleeps_are_jittered_within_bounds(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(max_retries=6, timeout=600)
     mocked.get(ITEM, status=502, repeat=True)
@@ -231,26 +233,29 @@ async def test_backoff_sleeps_are_jittered_within_bounds(
 
 
 @pytest.mark.parametrize(
-    ("header", "low", "high"),
+    ("status", "header", "low", "high"),
     [
-        ("7", 7.0, 7.0),
-        ("0.25", 0.25, 0.5),  # the jittered step may be longer than the hint
-        ("3600", 60.0, 60.0),  # capped
-        ("-5", 0.0, 0.5),  # negative: no pause beyond the backoff step
-        ("soon", 0.0, 0.5),  # garbage: ignored
-        ("", 0.0, 0.5),
+        (429, "7", 7.0, 7.0),
+        (429, "0.25", 0.25, 0.5),  # the jittered step may be longer than the hint
+        (429, "3600", 60.0, 60.0),  # capped
+        (429, "-5", 0.0, 0.5),  # negative: no pause beyond the backoff step
+        (429, "soon", 0.0, 0.5),  # garbage: ignored
+        (429, "", 0.0, 0.5),
+        (429, None, 0.0, 0.5),  # no Retry-After: the backoff step alone
+        (503, "5", 5.0, 5.0),  # honoured on a 503 too
     ],
 )
 async def test_retry_after_seconds(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
-    header: str,
+    fake_time: ManualClock,
+    status: int,
+    header: str | None,
     low: float,
     high: float,
 ) -> None:
     client = make_client(timeout=600)
-    mocked.get(ITEM, status=429, headers={"Retry-After": header})
+    mocked.get(ITEM, status=status, headers={} if header is None else {"Retry-After": header})
     mocked.get(ITEM, payload=DETAIL_RESPONSE)
     assert (await client.get_server(12345)).id == 12345
     assert count(mocked) == 2
@@ -259,7 +264,7 @@ async def test_retry_after_seconds(
 
 
 async def test_retry_after_http_date(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(timeout=600)
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
@@ -269,17 +274,8 @@ async def test_retry_after_http_date(
     assert 28.0 <= fake_time.sleeps[0] <= 30.5
 
 
-async def test_a_429_without_retry_after_uses_backoff(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
-) -> None:
-    mocked.get(ITEM, status=429)
-    mocked.get(ITEM, payload=DETAIL_RESPONSE)
-    await client.get_server(12345)
-    assert 0 <= fake_time.sleeps[0] <= 0.5
-
-
 async def test_a_retry_after_beyond_the_deadline_is_not_waited_for(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
     client = make_client(timeout=10)
     mocked.get(ITEM, status=429, headers={"Retry-After": "30"}, repeat=True)
@@ -289,16 +285,6 @@ async def test_a_retry_after_beyond_the_deadline_is_not_waited_for(
     assert count(mocked) == 1
     assert fake_time.sleeps == []
     assert any("deadline" in note for note in info.value.__notes__)
-
-
-async def test_retry_after_on_503_is_honoured(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
-) -> None:
-    client = make_client(timeout=600)
-    mocked.get(ITEM, status=503, headers={"Retry-After": "5"})
-    mocked.get(ITEM, payload=DETAIL_RESPONSE)
-    await client.get_server(12345)
-    assert fake_time.sleeps[0] >= 5
 
 
 # --- parse_retry_after ---------------------------------------------------------------------------
@@ -357,33 +343,33 @@ def test_parse_retry_after_survives_overflowing_dates(value: str) -> None:
 # --- the overall deadline ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("client_timeout", "call_timeout", "sleeps", "note"),
+    [
+        # 1.5 s spent; the next 2 s step would end at 3.5 s, past the 2 s deadline
+        (2, None, [0.5, 1.0], "not retried: the call's 2.0 s deadline"),
+        # a per-call timeout overrides the client's
+        (600, 1, [0.5], "not retried: the call's 1 s deadline"),
+    ],
+    ids=["client-timeout", "per-call-timeout"],
+)
 async def test_no_retry_whose_sleep_would_cross_the_deadline(
     mocked: aioresponses,
     make_client: MakeClient,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     upper_jitter: list[tuple[float, float]],
+    client_timeout: float,
+    call_timeout: float | None,
+    sleeps: list[float],
+    note: str,
 ) -> None:
-    client = make_client(timeout=2, max_retries=10)
+    client = make_client(timeout=client_timeout, max_retries=10)
     mocked.get(ITEM, status=503, repeat=True)
     with pytest.raises(ServerError) as info:
-        await client.get_server(12345)
-    assert fake_time.sleeps == [0.5, 1.0]  # 1.5 s spent; the next 2 s step would end at 3.5 s
-    assert count(mocked) == 3
-    assert info.value.__notes__ == ["not retried: the call's 2.0 s deadline"]
-
-
-async def test_a_per_call_timeout_overrides_the_clients(
-    mocked: aioresponses,
-    make_client: MakeClient,
-    fake_time: FakeTime,
-    upper_jitter: list[tuple[float, float]],
-) -> None:
-    client = make_client(timeout=600, max_retries=10)
-    mocked.get(ITEM, status=503, repeat=True)
-    with pytest.raises(ServerError) as info:
-        await client.get_server(12345, timeout=1)
-    assert fake_time.sleeps == [0.5]
-    assert info.value.__notes__ == ["not retried: the call's 1 s deadline"]
+        await client.get_server(12345, timeout=call_timeout)
+    assert fake_time.sleeps == sleeps
+    assert count(mocked) == len(sleeps) + 1
+    assert info.value.__notes__ == [note]
 
 
 async def test_an_attempt_that_outlives_the_deadline_times_out(
@@ -400,29 +386,18 @@ async def test_an_attempt_that_outlives_the_deadline_times_out(
     assert "deadline" in str(info.value)
 
 
-async def test_a_slow_real_server_times_out(serve: Serve, token: str) -> None:
-    release = asyncio.Event()
-
-    async def slow(request: web.Request) -> web.Response:
-        await release.wait()
-        return web.json_response({})
-
-    app = web.Application()
-    app.router.add_get("/api/v1/servers/{id}/", slow)
-    base = await serve(app)
-    try:
-        async with Client(token, base_url=base, timeout=0.1) as client:
-            with pytest.raises(RequestTimeoutError):
-                await client.get_server(1)
-    finally:
-        release.set()
+async def test_a_slow_real_server_times_out(hanging: Hanging, token: str) -> None:
+    async with Client(token, base_url=hanging.base_url, timeout=0.1) as client:
+        with pytest.raises(RequestTimeoutError):
+            await client.get_server(1)
+    assert hanging.counts["GET /api/v1/servers/1/"] >= 1
 
 
 async def test_a_deadline_that_passed_during_backoff(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
-    fake_time.overshoot = 5.0  # the loop woke up late, past the call's deadline
-    client = make_client(timeout=2)
+    # the loop woke up 5 s late, past the call's deadline
+    client = make_client(timeout=2, sleep=lambda seconds: fake_time.sleep(seconds + 5.0))
     mocked.get(ITEM, status=503, repeat=True)
     with pytest.raises(RequestTimeoutError, match="deadline passed") as info:
         await client.get_server(12345)
@@ -431,10 +406,9 @@ async def test_a_deadline_that_passed_during_backoff(
 
 
 async def test_a_deadline_that_passed_before_sending_says_not_sent(
-    mocked: aioresponses, make_client: MakeClient, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, fake_time: ManualClock
 ) -> None:
-    fake_time.overshoot = 5.0
-    client = make_client(timeout=2)
+    client = make_client(timeout=2, sleep=lambda seconds: fake_time.sleep(seconds + 5.0))
     mocked.get(ITEM, status=503, repeat=True)
     with pytest.raises(RequestTimeoutError) as info:
         await client.get_server(12345)
@@ -445,7 +419,7 @@ async def test_a_deadline_that_passed_before_sending_says_not_sent(
 
 
 async def test_create_is_retried_after_429(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     mocked.post(CREATE_URL, status=429, headers={"Retry-After": "2"})
     mocked.post(CREATE_URL, status=201, payload=CREATE_RESPONSE)
@@ -501,7 +475,7 @@ async def test_create_rate_limited_throughout(mocked: aioresponses, client: Clie
 async def test_an_ambiguous_create_is_never_resent(
     mocked: aioresponses,
     client: Client,
-    fake_time: FakeTime,
+    fake_time: ManualClock,
     answer: dict[str, Any],
     cause: type[Exception],
 ) -> None:
@@ -577,16 +551,11 @@ def pending_tasks() -> set[asyncio.Task[Any]]:
 
 
 async def test_cancel_during_backoff(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, make_client: MakeClient, stall: Stall
 ) -> None:
-    fake_time.block = True
+    client = make_client(sleep=stall)
     mocked.get(ITEM, status=503, repeat=True)
-    task = asyncio.create_task(client.get_server(12345))
-    await fake_time.sleeping.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert task.cancelled()
+    await stall.cancel_in_sleep(client.get_server(12345))
     assert count(mocked) == 1  # not retried after the cancel
     assert pending_tasks() == set()
 
@@ -613,7 +582,7 @@ async def test_cancel_during_a_request(mocked: aioresponses, client: Client) -> 
 
 
 async def test_a_cancellation_from_below_is_not_retried(
-    mocked: aioresponses, client: Client, fake_time: FakeTime
+    mocked: aioresponses, client: Client, fake_time: ManualClock
 ) -> None:
     mocked.get(ITEM, exception=asyncio.CancelledError(), repeat=True)
     with pytest.raises(asyncio.CancelledError):
@@ -797,7 +766,7 @@ async def test_a_borrowed_sessions_own_timeout_is_retried(serve: Serve, token: s
     assert calls == 2
 
 
-async def test_connection_refused_for_real(token: str, fake_time: FakeTime) -> None:
+async def test_connection_refused_for_real(token: str, fake_time: ManualClock) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again before use: nothing listens there

@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 import pytest
-from fleet_helpers import FakeAPI, FakeServer, FastForward
+from fleet_helpers import FakeAPI, FakeServer
 
 from vpsorg_async import (
     AuthenticationError,
@@ -26,7 +26,7 @@ from vpsorg_async import (
     waiters,
 )
 from vpsorg_async._poll import MIN_POLL_TIMEOUT, PollSchedule, half_jitter
-from vpsorg_async.testing import Delays, Faults, Simulator
+from vpsorg_async.testing import Delays, Faults, ManualClock, Simulator
 from vpsorg_async.waiters import DELETED, WAITERS, StatusWatcher, Verdict, rule_for
 
 
@@ -403,7 +403,7 @@ async def test_watcher_refuses_misuse() -> None:
 
 
 async def test_waiters_against_the_simulator() -> None:
-    time = FastForward()
+    time = ManualClock(1000.0)
     async with (
         Simulator(servers=3, delays=Delays.fast().scaled(10), seed=4, clock=time) as sim,
         Client(sim.token, base_url=sim.url, clock=time, sleep=time.sleep) as client,
@@ -422,7 +422,7 @@ async def test_waiters_against_the_simulator() -> None:
 
 
 async def test_waiter_rides_out_5xx_and_429_from_the_simulator() -> None:
-    time = FastForward()
+    time = ManualClock(1000.0)
     faults = Faults(error_rate=0.4, throttle_rate=0.3, endpoints=["get_server"])
     async with (
         Simulator(delays=Delays.fast().scaled(50), faults=faults, seed=9, clock=time) as sim,
@@ -439,7 +439,7 @@ async def test_waiter_rides_out_5xx_and_429_from_the_simulator() -> None:
 
 
 async def test_wait_many_against_the_simulator_costs_one_list_per_tick() -> None:
-    time = FastForward()
+    time = ManualClock(1000.0)
     async with (
         Simulator(servers=200, delays=Delays.fast().scaled(20), seed=2, clock=time) as sim,
         Client(sim.token, base_url=sim.url, clock=time, sleep=time.sleep) as client,

@@ -70,6 +70,6 @@ class Api:
 
     async def create(self, **fields: Any) -> Reply:
         """Create a server from the document's example body, overridden by ``fields``."""
-        from .doc_examples import CREATE_REQUEST
+        from vpsorg_async.testing.examples import CREATE_REQUEST
 
         return await self.post("/servers/", {**CREATE_REQUEST, **fields})

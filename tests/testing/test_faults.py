@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 
 from vpsorg_async.testing import Faults, ManualClock, Simulator
+from vpsorg_async.testing.examples import CREATE_REQUEST
 
-from .doc_examples import CREATE_REQUEST
 from .helpers import Api
 
 ALWAYS_503 = Faults(error_rate=1.0, error_statuses=(503,))

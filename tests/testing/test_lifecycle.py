@@ -136,6 +136,23 @@ def test_the_manual_clock_only_goes_forward() -> None:
         clock.advance(-1)
 
 
+async def test_the_manual_clock_sleeps_by_moving_and_yields_once() -> None:
+    clock = ManualClock(10.0)
+    steps: list[str] = []
+
+    async def other() -> None:
+        steps.append("other ran")
+
+    task = asyncio.create_task(other())
+    await clock.sleep(2.5)
+    steps.append("slept")
+    await clock.sleep(-1.0)  # like asyncio.sleep: no wait, and never backwards
+    await task
+    assert steps == ["other ran", "slept"]  # the sleep was a scheduling point
+    assert clock() == 12.5
+    assert clock.sleeps == [2.5, -1.0]
+
+
 async def test_helpers_for_test_authors(clock: ManualClock, sim: Simulator) -> None:
     added = sim.add_server(name="odd-one", status="error", location="eu-central", plan_id=3)
     assert (added["status"], added["location"], added["plan"]["name"]) == (

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from vpsorg_async.testing import Simulator
+from vpsorg_async.testing.examples import CREATE_REQUEST, UPDATE_REQUEST
 
-from .doc_examples import CREATE_REQUEST, UPDATE_REQUEST
 from .helpers import Api
 
 REQUIRED = ["This field is required."]

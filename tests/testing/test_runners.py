@@ -7,6 +7,8 @@ import io
 import json
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -17,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from vpsorg_async.testing import Delays, Faults, Simulator, run_forever, serve
 from vpsorg_async.testing.__main__ import build_parser, main
-from vpsorg_async.testing._server import announce, is_loopback
+from vpsorg_async.testing._serve import _sigterm_cancels, announce, is_loopback
 from vpsorg_async.testing.pytest_plugin import simulator_options
 
 from .helpers import Api
@@ -136,8 +138,13 @@ def test_bad_command_lines_are_refused(argv: list[str], capsys: pytest.CaptureFi
     assert "error:" in capsys.readouterr().err
 
 
-def serve_in_a_child_process(command: list[str]) -> dict[str, object]:
-    """Start ``command``, read its ``url= token=`` line, list servers once, SIGTERM it."""
+def serve_in_a_child_process(
+    command: list[str], stop: signal.Signals = signal.SIGTERM
+) -> dict[str, object]:
+    """Start ``command``, read its ``url= token=`` line, list servers once, stop it with ``stop``.
+
+    The child must then have stopped cleanly: exit code 0, ``simulator stopped``, no traceback.
+    """
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
     ) as process:
@@ -152,15 +159,17 @@ def serve_in_a_child_process(command: list[str]) -> dict[str, object]:
             with urllib.request.urlopen(request, timeout=10) as response:
                 listed: dict[str, object] = json.load(response)
         finally:
-            process.terminate()
+            process.send_signal(stop)
             _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
+    assert stderr.endswith("simulator stopped\n"), stderr
     return listed
 
 
-def test_python_dash_m_serves_until_terminated() -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_python_dash_m_serves_until_terminated(stop: signal.Signals) -> None:
     command = [sys.executable, "-m", "vpsorg_async.testing", "--port", "0", "--servers", "4"]
-    listed = serve_in_a_child_process([*command, "--page-size", "3", "--delay-scale", "0"])
+    listed = serve_in_a_child_process([*command, "--page-size", "3", "--delay-scale", "0"], stop)
     assert listed["count"] == 4
     assert str(listed["next"]).endswith("/api/v1/servers/?page=2")
     assert isinstance(listed["results"], list)
@@ -175,6 +184,48 @@ def test_run_forever_takes_json_arguments_like_the_benchmark_harness() -> None:
         "run_forever(port=0, servers=2, seed=3, faults={'latency': [0.0, 0.001]})\n"
     )
     assert serve_in_a_child_process([sys.executable, "-c", code])["count"] == 2
+
+
+def test_python_dash_m_on_a_busy_port_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--port", str(port)])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.startswith(f"error: cannot serve on 127.0.0.1:{port}: ")
+
+
+def _not_this(signum: int, frame: object) -> None:  # pragma: no cover - must never run
+    raise AssertionError("the handler from before ran while the simulator served")
+
+
+async def test_only_the_first_sigterm_cancels_and_the_old_handler_comes_back() -> None:
+    closing, closed = asyncio.Event(), asyncio.Event()
+
+    async def serving() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            closing.set()
+            await asyncio.sleep(0.05)  # the simulator's close: a second cancel would cut it
+            closed.set()
+
+    original = signal.signal(signal.SIGTERM, _not_this)  # a handler of its own, not the default
+    try:
+        task = asyncio.create_task(serving())
+        with _sigterm_cancels(task):
+            assert signal.getsignal(signal.SIGTERM) is not _not_this  # or SIGTERM would raise
+            os.kill(os.getpid(), signal.SIGTERM)
+            await closing.wait()
+            os.kill(os.getpid(), signal.SIGTERM)
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert closed.is_set()
+        assert signal.getsignal(signal.SIGTERM) is _not_this
+    finally:
+        signal.signal(signal.SIGTERM, original)
 
 
 def test_run_forever_refuses_bad_faults_before_binding() -> None:

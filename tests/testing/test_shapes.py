@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from vpsorg_async.testing import ManualClock, Simulator
+from vpsorg_async.testing import examples as doc
 
-from . import doc_examples as doc
 from .helpers import Api
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")

@@ -6,7 +6,6 @@ they run, so the other commands never pay for it.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from .._outcome import FleetResult
 from ._describe import EXIT_FAILED
 from ._output import err_console, new_table, out_console
 from ._progress import FleetProgress, progress_mode
-from ._runtime import Settings, pass_settings, run, sigterm_cancels
+from ._runtime import Settings, pass_settings, run
 
 if TYPE_CHECKING:
     from .._client import Client
@@ -75,27 +74,19 @@ def simulate(
     VPSORG_BASE_URL and VPSORG_API_TOKEN) at them. Ctrl-C or SIGTERM stops it with exit code 0.
     """
 
-    async def main() -> None:
-        from ..testing import Delays, serve
-
-        task = asyncio.current_task()
-        assert task is not None
-        with sigterm_cancels(task):
-            await serve(
-                host=host,
-                port=port,
-                token=token,
-                servers=servers,
-                seed=seed,
-                page_size=page_size,
-                balance=balance,
-                delays=Delays().scaled(delay_scale),
-            )
+    from ..testing import run_forever
 
     try:
-        asyncio.run(main())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        click.echo("simulator stopped", err=True)
+        run_forever(
+            host=host,
+            port=port,
+            token=token,
+            servers=servers,
+            seed=seed,
+            page_size=page_size,
+            balance=balance,
+            delay_scale=delay_scale,
+        )
     except OSError as exc:
         click.echo(f"error: cannot serve on {host}:{port}: {exc.strerror or exc}", err=True)
         raise click.exceptions.Exit(EXIT_FAILED) from None

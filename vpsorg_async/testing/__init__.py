@@ -10,6 +10,26 @@ a ledger of everything it saw::
         ...  # point a client at sim.url with sim.token
         assert not sim.ledger.duplicate_creates()
 
+What else is here:
+
+- :class:`ManualClock`, the fake clock for tests. Give the same one to the simulator and to
+  the client, and nothing waits for real: the client's backoff, pacing and polling sleep on
+  it, which moves it at once, and the simulator's transitions follow it. ``clock.sleeps`` lists
+  every delay asked for::
+
+      clock = ManualClock()
+      async with (
+          Simulator(clock=clock) as sim,
+          Client(sim.token, base_url=sim.url, clock=clock, sleep=clock.sleep) as client,
+      ):
+          await waiters.wait_until_active(client, server_id)  # minutes, in no real time
+
+- :func:`run_forever` and :func:`serve`: the serving loop of ``python -m vpsorg_async.testing``
+  and ``vpsorg simulate``; Ctrl+C and SIGTERM stop it cleanly.
+- :mod:`vpsorg_async.testing.examples`: the API document's example payloads, for tests and
+  fakes that must look like the real API.
+- The pytest plugin's ``vpsorg_simulator`` fixture (``vpsorg_async.testing.pytest_plugin``).
+
 Names are imported lazily so that importing the pytest plugin costs nothing until a test
 asks for the ``vpsorg_simulator`` fixture.
 """
@@ -22,7 +42,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._faults import Faults
     from ._ledger import Ledger
-    from ._server import Simulator, run_forever, serve
+    from ._serve import run_forever, serve
+    from ._server import Simulator
     from ._timing import Delays, ManualClock
 
 __all__ = ["Delays", "Faults", "Ledger", "ManualClock", "Simulator", "run_forever", "serve"]
@@ -33,8 +54,8 @@ _HOMES = {
     "Ledger": "._ledger",
     "ManualClock": "._timing",
     "Simulator": "._server",
-    "serve": "._server",
-    "run_forever": "._server",
+    "serve": "._serve",
+    "run_forever": "._serve",
 }
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+import attrs
+
 from ._faults import Faults
-from ._server import run_forever
-from ._timing import Delays
+from ._serve import run_forever
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,33 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse ``argv`` and serve until Ctrl+C or SIGTERM."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.page_size is not None and args.page_size < 1:
+    options = vars(parser.parse_args(argv))
+    if options["page_size"] is not None and options["page_size"] < 1:
         parser.error("--page-size must be >= 1")
+    # The fault flags are named after the fields of Faults; the others after run_forever's.
+    faults = {name: options.pop(name) for name in attrs.fields_dict(Faults) if name in options}
     try:
-        Delays().scaled(args.delay_scale)
-        faults = Faults(
-            error_rate=args.error_rate,
-            throttle_rate=args.throttle_rate,
-            retry_after=args.retry_after,
-            rate_limit=args.rate_limit,
-            drop_before_rate=args.drop_before_rate,
-            drop_after_rate=args.drop_after_rate,
-            latency=tuple(args.latency),
-        )
-    except ValueError as exc:
+        run_forever(**options, faults=faults)
+    except ValueError as exc:  # bad faults or delay scale, found before anything is bound
         parser.error(str(exc))
-    run_forever(
-        host=args.host,
-        port=args.port,
-        token=args.token,
-        servers=args.servers,
-        seed=args.seed,
-        page_size=args.page_size,
-        balance=args.balance,
-        delay_scale=args.delay_scale,
-        faults=faults,
-    )
+    except OSError as exc:
+        host, port = options["host"], options["port"]
+        parser.exit(1, f"error: cannot serve on {host}:{port}: {exc.strerror or exc}\n")
 
 
 if __name__ == "__main__":

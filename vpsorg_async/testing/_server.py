@@ -1,17 +1,11 @@
-"""The :class:`Simulator` (an in-process server for tests) and :func:`serve` (for the CLI)."""
+"""The :class:`Simulator`: the API on a loopback port, with state, faults and a ledger."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ipaddress
 import secrets
-import signal
-import sys
 import time
-from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 from aiohttp import web
 
@@ -23,7 +17,7 @@ from ._ledger import Ledger
 from ._state import ServerStore
 from ._timing import Clock, Delays
 
-__all__ = ["Simulator", "announce", "is_loopback", "run_forever", "serve"]
+__all__ = ["Simulator"]
 
 _SHUTDOWN_TIMEOUT = 1.0  # seconds to let in-flight handlers finish on close
 
@@ -241,124 +235,3 @@ class Simulator:
         store = self._backend.store
         store.tick()
         return [store.detail(record) for record in store]
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-async def serve(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    token: str | None = None,
-    servers: int = 20,
-    seed: int = 0,
-    delays: Delays | None = None,
-    faults: Faults | None = None,
-    balance: float | None = None,
-    page_size: int | None = None,
-    out: TextIO | None = None,
-) -> None:
-    """Run a simulator until cancelled (Ctrl+C), printing how to reach it.
-
-    The first line is ``url=<base URL> token=<token>`` so a parent process can read it.
-    """
-    out = out or sys.stdout
-    simulator = Simulator(
-        token=token,
-        host=host,
-        port=port,
-        servers=servers,
-        seed=seed,
-        delays=delays,
-        faults=faults,
-        balance=balance,
-        page_size=page_size,
-    )
-    async with simulator:
-        announce(
-            url=simulator.url,
-            token=simulator.token,
-            host=host,
-            servers=servers,
-            out=out,
-            err=sys.stderr,
-        )
-        await asyncio.Event().wait()  # until cancelled
-
-
-def announce(*, url: str, token: str, host: str, servers: int, out: TextIO, err: TextIO) -> None:
-    """Print how to reach the simulator; warn on ``err`` if it is reachable from outside."""
-    print(f"url={url} token={token}", file=out, flush=True)
-    if is_loopback(host):
-        print(f"Bound to {host} (loopback only): not reachable from other machines.", file=out)
-    else:
-        print(
-            f"WARNING: bound to {host}, which is not loopback: anyone who can reach this "
-            "machine can use the simulator with the token above.",
-            file=err,
-            flush=True,
-        )
-    print(f"Point a client at it: VPSORG_BASE_URL={url} VPSORG_API_TOKEN={token}", file=out)
-    print(
-        f"Simulating the VPS.org Servers API with {servers} servers; "
-        "admin routes under /_sim/ (ledger, reset-ledger, faults, state). Ctrl+C to stop.",
-        file=out,
-        flush=True,
-    )
-
-
-def run_forever(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    token: str | None = None,
-    servers: int = 20,
-    seed: int = 0,
-    page_size: int | None = None,
-    balance: float | None = None,
-    delay_scale: float = 1.0,
-    faults: Faults | Mapping[str, Any] | None = None,
-) -> None:
-    """Serve until Ctrl+C or SIGTERM, then return; what ``python -m vpsorg_async.testing`` runs.
-
-    Every argument can be JSON (``faults`` as :meth:`Faults.to_dict` writes it), so a harness
-    can pass them through a command line. Transition delays are the defaults times
-    ``delay_scale``.
-
-    Raises:
-        ValueError: invalid faults or delay scale, before anything is bound.
-    """
-    delays = Delays().scaled(delay_scale)
-    if faults is None or isinstance(faults, Faults):
-        fault_config = faults
-    else:
-        fault_config = Faults.from_dict(faults)
-
-    async def main() -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        # Signal handlers exist on POSIX only, and only in the main thread.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        await serve(
-            host=host,
-            port=port,
-            token=token,
-            servers=servers,
-            seed=seed,
-            delays=delays,
-            faults=fault_config,
-            balance=balance,
-            page_size=page_size,
-        )
-
-    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(main())

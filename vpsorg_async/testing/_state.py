@@ -184,14 +184,21 @@ class ServerStore:
         self._lists[key] = out
         return out
 
-    def summary(self, record: ServerRecord) -> dict[str, Any]:
-        """The list-item (Server) shape."""
+    @staticmethod
+    def _identity(record: ServerRecord) -> dict[str, Any]:
+        """The keys that open both shapes, in the document's order."""
         return {
             "id": record.id,
             "name": record.name,
             "hostname": record.hostname,
             "status": record.status,
             "ip_address": record.ip_address,
+        }
+
+    def summary(self, record: ServerRecord) -> dict[str, Any]:
+        """The list-item (Server) shape."""
+        return {
+            **self._identity(record),
             "location": record.location,
             "plan": _PLAN_SUMMARY[record.plan.id],
             "os": _OS[record.os_id],
@@ -202,11 +209,7 @@ class ServerStore:
     def detail(self, record: ServerRecord) -> dict[str, Any]:
         """The ServerDetail shape (GET detail, PUT, PATCH)."""
         return {
-            "id": record.id,
-            "name": record.name,
-            "hostname": record.hostname,
-            "status": record.status,
-            "ip_address": record.ip_address,
+            **self._identity(record),
             "ipv6_address": record.ipv6_address,
             "location": record.location,
             "plan": _PLAN_DETAIL[record.plan.id],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import attrs
@@ -61,11 +62,18 @@ class Delays:
 
 
 class ManualClock:
-    """A clock tests move by hand: pass it as ``clock=`` and call :meth:`advance`."""
+    """A clock tests move by hand, with a ``sleep`` that moves it instead of waiting.
+
+    Pass it as the simulator's ``clock=`` and as a client's ``clock=`` and ``sleep=``
+    (``Client(token, clock=clock, sleep=clock.sleep)``): backoff, pacing and polling then take
+    no real time, and both sides agree on what time it is. ``sleeps`` records every delay asked
+    for, in order, so a test can assert the schedule itself.
+    """
 
     def __init__(self, start: float = 0.0) -> None:
         """Start the clock at ``start`` seconds."""
         self.now = start
+        self.sleeps: list[float] = []
 
     def __call__(self) -> float:
         """Return the current time in seconds."""
@@ -76,3 +84,13 @@ class ManualClock:
         if seconds < 0:
             raise ValueError("a clock does not go backwards")
         self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        """Record ``seconds``, move the clock that far, and yield to the event loop once.
+
+        The yield is the scheduling point a real ``asyncio.sleep`` is, so other tasks run
+        between two sleeps. A negative delay, like ``asyncio.sleep``'s, does not wait at all.
+        """
+        self.sleeps.append(seconds)
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)

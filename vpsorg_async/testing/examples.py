@@ -1,7 +1,16 @@
-"""The API document's example payloads, as Python dicts, and a JSON-shape comparison.
+"""The VPS.org Servers API document's example payloads, as Python dicts, and a shape comparison.
 
-Copied from the Dutch seed document (``/work/shared/seed/000_5522b0e6f3700304.txt``); reuse
-them anywhere a payload must look like the real API's.
+Each constant is the document's example for one request or answer, key for key and value for
+value (``SERVER`` is the first item of the list example). Use them wherever a payload must
+look like the real API's: a mocked answer, a fake server, a benchmark body::
+
+    from vpsorg_async.testing.examples import DETAIL_RESPONSE, json_shape
+
+    mocked.get(url, payload=DETAIL_RESPONSE)
+    assert json_shape(my_fake_answer) == json_shape(DETAIL_RESPONSE)
+
+The dicts are shared, not copied per use: copy one (``copy.deepcopy``) before changing it.
+This module imports nothing, so it is cheap to import anywhere.
 """
 
 from __future__ import annotations
