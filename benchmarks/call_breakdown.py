@@ -90,12 +90,26 @@ async def _per_call_us(call: Callable[[], Awaitable[Any]], n: int) -> float:
     return (time.perf_counter() - started) / n * 1e6
 
 
+#: The layers priced by a swap; one whose private name moved is reported as not found.
+LAYERS = (
+    "per-attempt aiohttp timeout object",
+    "msgspec decode into ServerDetail",
+    "backoff generator per call",
+    "pacer's turn",
+    "connection slot gate",
+    "body size check",
+)
+
+
 def _swaps(client: Any) -> dict[str, tuple[Any, str, Any]]:
     """Layer -> (object, attribute, no-op replacement), for the layers that can be found."""
-    from vpsorg_async import _session
+    from vpsorg_async import ServerDetail, _session
+    from vpsorg_async._convert import decode
 
-    def no_wait(deadline: float) -> float:
-        return 0.0
+    decoded = decode(DETAIL_RESPONSE, ServerDetail)
+
+    async def no_turn(deadline: float) -> None:
+        return None
 
     def always_plain(self: Any, resp: Any, row: Any, path: str) -> bool:
         return True
@@ -103,24 +117,25 @@ def _swaps(client: Any) -> dict[str, tuple[Any, str, Any]]:
     fixed = aiohttp.ClientTimeout(total=60)
     candidates: dict[str, tuple[Any, str, Any]] = {
         "per-attempt aiohttp timeout object": (
-            type(client._session),
-            "_attempt_timeout",
-            staticmethod(lambda http, remaining: fixed),
-        ),
-        "cattrs decode into ServerDetail": (_session, "decode", lambda data, cls, **kw: data),
-        "json.loads of the body": (
             _session,
-            "json",
-            types.SimpleNamespace(loads=lambda b: DETAIL_RESPONSE),
+            "attempt_timeout",
+            lambda own, remaining: fixed,
+        ),
+        "msgspec decode into ServerDetail": (
+            _session,
+            "decode_json",
+            lambda body, cls, **kw: decoded,
         ),
         "backoff generator per call": (
             _session,
             "backoff",
             types.SimpleNamespace(expo=lambda **kw: itertools.repeat(1.0), full_jitter=float),
         ),
-        "rate limiter reserve": (client._session._limiter, "reserve", no_wait),
+        "pacer's turn": (client._session._pacer, "wait_turn", no_turn),
+        "connection slot gate": (type(client._session._slots), "take_now", lambda self: True),
         "body size check": (type(client._session), "_plain_body", always_plain),
     }
+    assert set(candidates) == set(LAYERS)
     return {k: v for k, v in candidates.items() if hasattr(v[0], v[1])}
 
 
@@ -171,17 +186,7 @@ async def _breakdown(rounds: int, batch: int, profile: bool) -> dict[str, Any]:
         "floor_us": statistics.median(floors),
         "overhead_us": statistics.median(b - f for b, f in zip(base, floors, strict=True)),
         "layers_us": layers,
-        "not_found": sorted(
-            {
-                "per-attempt aiohttp timeout object",
-                "cattrs decode into ServerDetail",
-                "json.loads of the body",
-                "backoff generator per call",
-                "rate limiter reserve",
-                "body size check",
-            }
-            - set(swaps)
-        ),
+        "not_found": sorted(set(LAYERS) - set(swaps)),
     }
     if profile:
         profiler = cProfile.Profile()
