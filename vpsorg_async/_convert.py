@@ -29,7 +29,7 @@ import msgspec
 from ._errors import ResponseDecodeError, body_excerpt
 from ._models import ActionResult, Server, ServerList, ServerStatus
 
-__all__ = ["converter", "decode", "decode_json", "encode_body"]
+__all__ = ["converter", "decode", "decode_json", "encode_body", "to_jsonable"]
 
 T = TypeVar("T")
 
@@ -142,3 +142,12 @@ def encode_body(body: Any) -> dict[str, Any]:
     if attrs.has(type(body)):
         return {k: v for k, v in data.items() if v is not None}
     return data  # pragma: no cover - every body is an attrs model
+
+
+def to_jsonable(value: Any) -> Any:
+    """A model, a list of models or a fleet result as JSON-ready data (``json.dumps`` takes it).
+
+    Datetimes become ISO 8601 strings with ``Z``; attrs classes become dicts. What the
+    ``vpsorg`` command prints with ``--output json``.
+    """
+    return converter.unstructure(value)

@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from .._models import CreateServer
-from .._outcome import FleetResult
+from vpsorg_async import CreateServer
+from vpsorg_async.fleet import FleetResult
+
 from ._describe import EXIT_FAILED
 from ._output import err_console, new_table, out_console
 from ._progress import FleetProgress, progress_mode
 from ._runtime import Settings, pass_settings, run, sigterm_cancels
 
 if TYPE_CHECKING:
-    from .._client import Client
+    from vpsorg_async import Client
 
 __all__ = ["demo", "simulate"]
 
@@ -76,7 +77,7 @@ def simulate(
     """
 
     async def main() -> None:
-        from ..testing import Delays, serve
+        from vpsorg_async.testing import Delays, serve
 
         task = asyncio.current_task()
         assert task is not None
@@ -141,9 +142,8 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
     steps: list[StepReport] = []
 
     async def main() -> None:
-        from .. import fleet
-        from .._client import Client
-        from ..testing import Delays, Simulator
+        from vpsorg_async import Client, fleet
+        from vpsorg_async.testing import Delays, Simulator
 
         async with Simulator(delays=Delays().scaled(delay_scale), seed=7) as sim:
             click.echo(
