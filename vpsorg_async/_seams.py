@@ -1,4 +1,4 @@
-"""The seams where a shared backend plugs in: small protocols, no I/O, no imports above leaves.
+"""The seams where a shared backend plugs in: small protocols, no I/O, nothing above the models.
 
 The library ships one in-process implementation of each, the default. An implementation that
 needs I/O (a pacer shared through Redis, a status board another process feeds, a lock that
@@ -21,21 +21,13 @@ import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
-if TYPE_CHECKING:
-    from typing import TypeAlias
+from ._models import Server
 
-    from ._models import Server
-
-    #: What a source saw of one server: the server; None, seen to be absent (deleted); an
-    #: exception that asking about it ended with (it ends the wait: a 401, a 403, the API's
-    #: 404 for a server that must exist); or :class:`Unseen`, not seen this time and why.
-    Sighting: TypeAlias = "Server | Exception | Unseen | None"
-
-__all__ = ["Ask", "CreateLock", "LocalCreateLocks", "Pacer", "StatusSource", "Unseen"]
+__all__ = ["Ask", "CreateLock", "LocalCreateLocks", "Pacer", "Sighting", "StatusSource", "Unseen"]
 
 
 @runtime_checkable
@@ -83,6 +75,12 @@ class Unseen:
     later. ``cause`` becomes the ``__cause__`` of a ``WaiterTimeoutError`` if time runs out."""
 
     cause: Exception
+
+
+#: What a source saw of one server: the server; None, seen to be absent (deleted); an exception
+#: that asking about it ended with (it ends the wait: a 401, a 403, the API's 404 for a server
+#: that must exist); or :class:`Unseen`, not seen this time and why.
+Sighting: TypeAlias = Server | Exception | Unseen | None
 
 
 @runtime_checkable

@@ -24,13 +24,13 @@ from .._errors import (
     WaiterFailedError,
     WaiterTimeoutError,
 )
-from .._seams import Unseen
+from .._seams import Sighting, Unseen
 from ._rules import Verdict, WaitRule
 
 if TYPE_CHECKING:
     from .._client import Client
     from .._models import Server
-    from .._seams import Sighting
+
 
 __all__ = ["TRANSIENT_ERRORS", "WaitResult", "Watch", "is_transient", "look"]
 

@@ -34,14 +34,14 @@ from .. import _policy as policy
 from .._endpoints import ENDPOINTS
 from .._errors import NotFoundError, RequestTimeoutError, ResponseDecodeError, VPSOrgError
 from .._logonce import LogThrottle, error_kind
-from .._seams import Ask, Unseen
+from .._seams import Ask, Sighting, Unseen
 from ._judge import is_transient, look
 from ._schedule import request_timeout
 
 if TYPE_CHECKING:
     from .._client import Client
     from .._models import Server, ServerList
-    from .._seams import Sighting
+
 
 __all__ = ["ApiStatusSource", "PageWalk", "PollObserver", "WatcherStats", "list_matching"]
 
