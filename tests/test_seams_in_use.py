@@ -164,3 +164,25 @@ async def test_two_fleets_creating_one_name_make_one_server() -> None:
         )
         assert sim.ledger.created_names == ["web-1"]  # without the lock both would create it
     assert sorted(o.already for r in (first, second) for o in r.outcomes.values()) == [False, True]
+
+
+class TakenLock:
+    """A CreateLock another creator holds past our deadline."""
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str, *, timeout: float) -> AsyncIterator[None]:
+        raise TimeoutError
+        yield  # pragma: no cover - never held
+
+
+async def test_a_name_locked_past_the_deadline_fails_every_input_before_any_request() -> None:
+    spec = CreateServer(name="web-1", plan_id=1, os_id=5, location="us-west")
+    async with (
+        Simulator(servers=0, delays=Delays.fast()) as sim,
+        Client(sim.token, base_url=sim.url) as client,
+    ):
+        result = await fleet.create(client, [spec], create_lock=TakenLock())
+        assert sim.ledger.count("list_servers") == 0
+    [outcome] = result.failed
+    assert isinstance(outcome.error, fleet.FleetAbortedError)
+    assert (outcome.error.reason, outcome.error.stage) == ("timeout", "queued")
