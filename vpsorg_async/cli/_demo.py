@@ -153,11 +153,13 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
                 run_step = _Stepper(client, lambda: sim.ledger.total, steps, quiet=settings.quiet)
                 specs = [
                     CreateServer(
-                        name=f"demo-{i:02d}", plan_id=DEMO_PLAN_ID, os_id=DEMO_OS_ID,
+                        name=f"demo-{i:02d}",
+                        plan_id=DEMO_PLAN_ID,
+                        os_id=DEMO_OS_ID,
                         location=DEMO_LOCATION,
                     )
                     for i in range(1, count + 1)
-                ]  # fmt: skip
+                ]
                 created = await run_step("create", fleet.create, specs)
                 ids = [o.server.id for o in created.succeeded if o.server is not None]
                 for name in ("stop", "start", "reboot", "delete"):
