@@ -54,7 +54,7 @@ def measure(
 ) -> dict[str, Any]:
     """Client-process entry point: one ``fleet.start(..., wait=True)`` of ``count`` servers."""
     from vpsorg_async import Client, fleet
-    from vpsorg_async._watcher import StatusWatcher
+    from vpsorg_async.waiters import StatusWatcher
 
     watchers: list[StatusWatcher] = []
     ticks: list[tuple[float, float]] = []  # (start, end) of each tick, from the fleet's start

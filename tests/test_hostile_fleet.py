@@ -41,9 +41,11 @@ from vpsorg_async import (
 )
 from vpsorg_async._logonce import LogThrottle
 from vpsorg_async._policy import DEFAULT_MAX_RETRIES
-from vpsorg_async._poll import UNREACHABLE_AFTER, PageWalk, Reachability
-from vpsorg_async._watcher import StatusWatcher
+from vpsorg_async.fleet import UNREACHABLE_AFTER
+from vpsorg_async.fleet._reach import Reachability
 from vpsorg_async.testing.examples import CREATE_RESPONSE, DETAIL_RESPONSE
+from vpsorg_async.waiters import StatusWatcher
+from vpsorg_async.waiters._sweep import PageWalk
 
 if TYPE_CHECKING:
     from conftest import Hanging, MakeClient

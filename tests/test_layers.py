@@ -1,4 +1,10 @@
-"""The core's layering: data flows one way, and importing the client pulls in no server code."""
+"""The layers: every module of the package has a rank and imports only lower ranks; the public
+modules import cheaply; the CLI goes through the public faces.
+
+The ranks are ARCHITECTURE.md as a table: core < waiters < fleet < the package's face < the
+simulator < the CLI. Nothing lower imports anything higher (a lazy import inside a function
+counts too), so there is no import cycle; a new module must be given its rank here.
+"""
 
 from __future__ import annotations
 
@@ -12,41 +18,105 @@ import pytest
 import vpsorg_async
 
 PACKAGE = Path(vpsorg_async.__file__).parent
-#: Higher layers may import lower ones, never the other way round (STYLE.md: "Nothing lower
-#: imports anything higher; models and errors are leaves everyone may import").
-LAYER: dict[str, float] = {
-    "_version": 0,
+ROOT = "vpsorg_async"
+
+#: Each module's rank (``""`` is the package's own face). Models and errors are leaves everyone
+#: may import; within a group the order is the one its imports need.
+LAYER = {
+    # the core
     "_policy": -1,  # imports nothing; every module may read its numbers, the errors' too
+    "_version": 0,
     "_redact": 0,
-    "_slots": 0,
-    "_errors": 0.5,
-    "_answers": 1,
     "_ratelimit": 0,
     "_status": 0,
     "_deadline": 0,
-    "_seams": 3,  # protocols only; names the Server model (for type checking alone)
-    "_validate": 1,
-    "_logonce": 1,
-    "_models": 2,
-    "_convert": 3,
-    "_endpoints": 3,
-    "_wire": 3.5,
-    "_session": 4,
-    "_config": 1,
-    "_methods": 4,  # names Client only for type checking
-    "_pages": 5,  # the walks Client's methods use; Client itself only for type checking
-    "_reconcile": 6,
-    "_client": 7,
+    "_slots": 0,
+    "_errors": 1,
+    "_validate": 2,
+    "_logonce": 2,
+    "_answers": 2,
+    "_config": 2,
+    "_models": 3,
+    "_seams": 4,  # protocols and their in-process defaults; names the Server model
+    "_convert": 4,
+    "_endpoints": 4,
+    "_wire": 5,
+    "_session": 6,
+    "_methods": 6,  # names Client only for type checking
+    "_pages": 7,  # the walks Client's methods use; Client itself only for type checking
+    "_reconcile": 8,
+    "_client": 9,
+    # waiting: on the client's public methods only
+    "waiters._rules": 10,
+    "waiters._schedule": 10,
+    "waiters._judge": 11,
+    "waiters._sweep": 12,
+    "waiters._watcher": 13,
+    "waiters._wait": 14,
+    "waiters": 15,
+    # fleets: on waiters
+    "fleet._outcome": 20,
+    "fleet._reach": 20,
+    "fleet._steps": 20,
+    "fleet._options": 20,
+    "fleet._ops": 21,
+    "fleet._runner": 21,
+    "fleet._calls": 22,
+    "fleet": 23,
+    # the package's face: hands out the client, waiters and fleets lazily
+    "": 30,
+    # the simulator: apart from the library, which never imports it
+    "testing._catalogue": 40,
+    "testing._timing": 40,
+    "testing._ledger": 40,
+    "testing._validation": 41,
+    "testing._faults": 41,
+    "testing._state": 41,
+    "testing._handlers": 42,
+    "testing._app": 43,
+    "testing.examples": 40,
+    "testing._server": 44,
+    "testing._serve": 45,
+    "testing": 46,
+    "testing.pytest_plugin": 47,
+    "testing.__main__": 47,
+    # the command line: on the public faces only
+    "cli._describe": 50,
+    "cli._output": 50,
+    "cli._progress": 50,
+    "cli._runtime": 51,
+    "cli._servers": 52,
+    "cli._fleet": 53,
+    "cli._demo": 53,
+    "cli._app": 54,
+    "cli": 55,
+    "cli.__main__": 56,
 }
-#: The core this suite covers; everything else in the package (waiters, fleet and their private
-#: helpers, testing, cli) is built on top of it.
-CORE = sorted(LAYER)
-#: The parts built on top of the core, which the core must never import.
-UPPER = {"waiters", "fleet", "testing", "cli"}
+#: What the CLI may import of the package: the public faces (and its own modules).
+PUBLIC = {ROOT, f"{ROOT}.waiters", f"{ROOT}.fleet", f"{ROOT}.testing"}
+
+
+def module_file(module: str) -> Path | None:
+    """The file of ``module`` (a dotted name under the package, ``""`` for the face), if any."""
+    base = PACKAGE.joinpath(*module.split(".")) if module else PACKAGE
+    if module and base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    face = base / "__init__.py"
+    return face if face.is_file() else None
+
+
+def every_module() -> set[str]:
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found.add(".".join(parts))
+    return found
 
 
 def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
-    """Every node but those under ``if TYPE_CHECKING:`` (imports for annotations only)."""
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:``."""
     skipped: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and ast.unparse(node.test) in (
@@ -58,66 +128,108 @@ def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
 
 
 def package_imports(module: str) -> set[str]:
-    """The package modules ``module`` imports (``._x``, ``vpsorg_async.x``, ``from . import x``)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    """The package modules ``module`` imports, as dotted names under the package (``""``: its face).
+
+    Every form counts, anywhere in the file (lazy imports inside functions too):
+    ``import vpsorg_async.x``, ``from vpsorg_async.x import n``, ``from . import x``,
+    ``from ..x import n``; a name that is itself a module (``from .. import _policy``) is that
+    module. Imports under ``if TYPE_CHECKING:`` are for annotations only and never run: they
+    may name a higher layer (the walks in ``_pages`` annotate the ``Client`` that calls them).
+    """
+    path = module_file(module)
+    assert path is not None, module
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in _runtime_nodes(tree):
+
+    def add(target: str, names: list[str]) -> None:
+        subs = [
+            f"{target}.{n}".lstrip(".") for n in names if module_file(f"{target}.{n}".lstrip("."))
+        ]
+        found.update(subs)
+        if len(subs) < len(names):  # some names are defined by ``target`` itself
+            found.add(target)
+
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name.startswith("vpsorg_async."):
-                    found.add(alias.name.split(".")[1])
+                if alias.name == ROOT or alias.name.startswith(f"{ROOT}."):
+                    found.add(alias.name.removeprefix(ROOT).lstrip("."))
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 1 and node.module:
-                found.add(node.module.split(".")[0])
-            elif node.level == 1:
-                found.update(alias.name for alias in node.names)
-            elif node.module and node.module.startswith("vpsorg_async"):
-                parts = node.module.split(".")
-                if len(parts) > 1:
-                    found.add(parts[1])
-                else:
-                    found.update(alias.name for alias in node.names)
-    return found
+            names = [alias.name for alias in node.names]
+            if node.level:
+                parts = package.split(".") if package else []
+                base = parts[: len(parts) - node.level + 1]
+                target = ".".join([*base, *(node.module or "").split(".")]).strip(".")
+                add(target, names)
+            elif node.module and (node.module == ROOT or node.module.startswith(f"{ROOT}.")):
+                add(node.module.removeprefix(ROOT).lstrip("."), names)
+    return found - {module}
 
 
-def test_every_core_module_exists() -> None:
-    for module in CORE:
-        assert (PACKAGE / f"{module}.py").is_file(), module
+def test_every_module_of_the_package_has_a_rank() -> None:
+    modules = every_module()
+    assert modules - set(LAYER) == set(), "rank the new module(s) in LAYER"
+    assert set(LAYER) - modules == set(), "LAYER names module(s) that no longer exist"
 
 
-@pytest.mark.parametrize("module", CORE)
-def test_core_never_imports_the_upper_parts(module: str) -> None:
-    assert package_imports(module) & UPPER == set()
-
-
-@pytest.mark.parametrize("module", CORE)
-def test_core_imports_only_lower_layers(module: str) -> None:
+@pytest.mark.parametrize("module", sorted(LAYER))
+def test_a_module_imports_only_lower_ranks(module: str) -> None:
     for imported in package_imports(module):
-        # a module outside the core (say ``_fleet``) has no layer here: importing it fails too
-        assert LAYER.get(imported, 99) < LAYER[module], f"{module} imports {imported}"
+        assert LAYER[imported] < LAYER[module], f"{module or ROOT} imports {imported or ROOT}"
 
 
 def test_the_import_scanner_sees_every_form() -> None:
     assert {"_policy", "_convert", "_errors"} <= package_imports("_session")
-    assert "_session" in package_imports("_client")
     assert package_imports("_errors") == {"_redact"}
     # an import for annotations only (under ``if TYPE_CHECKING:``) is not a runtime edge
     assert "_client" not in package_imports("_pages")
     assert "_models" in package_imports("_pages")
+    # from .. import _policy; from ..waiters import ...; from ..waiters._sweep import ...
+    assert {"_policy", "waiters", "waiters._sweep", "_seams"} <= package_imports("fleet._ops")
+    # import vpsorg_async.fleet as value (lazy, inside __getattr__)
+    assert {"fleet", "waiters", "_client", "_convert"} <= package_imports("")
+    # from vpsorg_async import ...; from vpsorg_async.waiters import ...; lazy from ._demo
+    assert {"", "waiters", "cli._demo", "cli._runtime"} <= package_imports("cli._app")
+    assert package_imports("cli.__main__") == {"cli"}
 
 
-def test_importing_the_client_loads_no_server_or_test_code() -> None:
-    code = (
-        "import sys, vpsorg_async\n"
-        "bad = [m for m in sys.modules if m == 'aiohttp.web' or m.startswith(("
-        "'aiohttp.web_', 'vpsorg_async.testing', 'vpsorg_async.cli', 'pytest', 'hypothesis', "
-        "'aioresponses', 'click', 'rich'))]\n"
-        "print(','.join(sorted(bad)))\n"
-    )
+@pytest.mark.parametrize("module", sorted(m for m in LAYER if m.startswith("cli")))
+def test_the_cli_imports_only_the_public_faces(module: str) -> None:
+    for imported in package_imports(module):
+        assert imported.startswith("cli") or f"{ROOT}.{imported}".strip(".") in PUBLIC, imported
+
+
+def _loaded_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``statement``."""
+    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))\n"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert result.stdout.strip() == ""
+    return set(result.stdout.split())
+
+
+def test_the_library_loads_no_server_test_or_cli_code() -> None:
+    loaded = _loaded_after(
+        "import vpsorg_async.waiters, vpsorg_async.fleet\nfrom vpsorg_async import Client"
+    )
+    assert "vpsorg_async._client" in loaded  # the client really was imported
+    bad = {
+        m
+        for m in loaded
+        if m == "aiohttp.web"
+        or m.startswith(("aiohttp.web_", f"{ROOT}.testing", f"{ROOT}.cli"))
+        or m.split(".")[0] in {"pytest", "hypothesis", "aioresponses", "click", "rich"}
+    }
+    assert bad == set()
+
+
+def test_waiters_and_fleet_import_no_http_code() -> None:
+    loaded = _loaded_after("import vpsorg_async.waiters, vpsorg_async.fleet")
+    assert {f"{ROOT}.waiters._watcher", f"{ROOT}.fleet._runner"} <= loaded
+    http = {m for m in loaded if m.split(".")[0] in {"aiohttp", "yarl", "multidict"}}
+    assert http == set()
+    assert f"{ROOT}._client" not in loaded
+    assert f"{ROOT}._session" not in loaded
 
 
 def test_the_public_surface_is_one_file() -> None:

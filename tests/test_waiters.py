@@ -25,9 +25,10 @@ from vpsorg_async import (
     WaiterTimeoutError,
     waiters,
 )
-from vpsorg_async._poll import MIN_POLL_TIMEOUT, PollSchedule, half_jitter
+from vpsorg_async._policy import MIN_POLL_TIMEOUT
 from vpsorg_async.testing import Delays, Faults, ManualClock, Simulator
 from vpsorg_async.waiters import DELETED, WAITERS, StatusWatcher, Verdict, rule_for
+from vpsorg_async.waiters._schedule import PollSchedule, half_jitter
 
 
 def _5xx() -> ServerError:

@@ -30,7 +30,7 @@ from ._errors import ResponseDecodeError
 from ._models import ActionResult, Server, ServerList, ServerStatus
 from ._redact import body_excerpt
 
-__all__ = ["converter", "decode", "decode_json", "encode_body"]
+__all__ = ["converter", "decode", "decode_json", "encode_body", "to_jsonable"]
 
 T = TypeVar("T")
 
@@ -143,3 +143,12 @@ def encode_body(body: Any) -> dict[str, Any]:
     if attrs.has(type(body)):
         return {k: v for k, v in data.items() if v is not None}
     return data  # pragma: no cover - every body is an attrs model
+
+
+def to_jsonable(value: Any) -> Any:
+    """A model, a list of models or a fleet result as JSON-ready data (``json.dumps`` takes it).
+
+    Datetimes become ISO 8601 strings with ``Z``; attrs classes become dicts. What the
+    ``vpsorg`` command prints with ``--output json``.
+    """
+    return converter.unstructure(value)

@@ -52,3 +52,46 @@ MAX_LIST_PAGES = 10_000
 #: A walk may read this many more servers than the first page's ``count`` promised: servers
 #: created while it reads shift the pages. Past that the ``next`` chain is not the list it claimed.
 LIST_COUNT_SLACK = 100
+
+# -- waiting and fleets (``waiters``, ``fleet``) --------------------------------------------------
+#: A wait's overall deadline. Provisioning takes 2-5 minutes on the real service; start, stop
+#: and reboot take seconds. Ten minutes covers a slow provision with room to spare.
+DEFAULT_WAIT_TIMEOUT = 600.0
+#: The first pause between polls: start/stop/reboot usually finish within a few seconds.
+DEFAULT_POLL_INTERVAL = 1.0
+#: How much each pause grows over the last when many servers share one poller (fleets,
+#: ``wait_many``). At 1.5 a pause is never more than half the time already waited, so a state
+#: change is seen by 1.5x the time it took (doubling allows 2x), for about 1.7 times as many
+#: ticks: cheap, since a shared tick is one list request.
+SHARED_POLL_GROWTH = 1.5
+#: The same for a single waiter, whose every poll is a GET of its own: doubling halves the
+#: requests of a long wait, which matters when thousands of waiters each poll alone.
+SINGLE_POLL_GROWTH = 2.0
+#: The cap of the exponential schedule: a provision is still seen within 15 s of finishing
+#: while a long wait costs at most 4 polls a minute.
+DEFAULT_MAX_POLL_INTERVAL = 15.0
+#: Requests in flight at once for fleets and per-server polling: enough to keep a fleet of
+#: thousands moving, far below aiohttp's 100 connections and any sane provider limit.
+DEFAULT_CONCURRENCY = 16
+#: A whole fleet call, requests and waits included: 15 minutes lets a large fleet provision
+#: (2-5 minutes each on the real service) through a bounded pool and a rate limit.
+DEFAULT_FLEET_TIMEOUT = 900.0
+#: A poll made at (or just before) the deadline still gets this long to answer; it is the one
+#: last look the deadline promises, so a wait can end at most this much after its deadline.
+#: Enough for a loopback or LAN answer, and small enough that ``timeout`` stays exact to 0.1 s.
+MIN_POLL_TIMEOUT = 0.05
+#: A list walk (a sweep, a fleet's lookup) reads at most this many pages more than the first
+#: page's ``count`` promised: the list may grow while it is read, but not page after page.
+EXTRA_PAGES = 2
+#: Page size asked of the list endpoint by a sweep: 1,000 servers are ~500 KB of JSON, and the
+#: API may cap it lower (the answer's ``count`` and page length tell the real size).
+SWEEP_PAGE_SIZE = 1000
+#: A fleet gives up on an API it cannot reach at all (connections refused, DNS or TLS failing,
+#: and no answer of any kind in between) after this long: a restart or a failover is over within
+#: 20 s, and with the fleet's 8 s backoff cap the inputs then fail within about 30 s, not at the
+#: fleet's deadline (15 minutes by default).
+UNREACHABLE_AFTER = 20.0
+#: A server a fleet finds busy moving *away* from the goal is waited for until it settles and
+#: then asked again; this many rounds at most (each round is one wait and one request): a server
+#: that someone else keeps changing is reported, not chased until the deadline.
+MAX_SETTLE_ROUNDS = 3

@@ -1,4 +1,4 @@
-"""The seams where a shared backend plugs in: small protocols, no I/O, no imports above leaves.
+"""The seams where a shared backend plugs in: small protocols, no I/O, nothing above the models.
 
 The library ships one in-process implementation of each, the default. An implementation that
 needs I/O (a pacer shared through Redis, a status board another process feeds, a lock that
@@ -7,7 +7,9 @@ holds across machines) plugs in here without touching the session, waiter or fle
 - :class:`Pacer`: the client-wide pace. Each request attempt takes a turn; the pacer hears of
   successes and 429s. In process: ``_ratelimit.RateLimiter``.
 - :class:`StatusSource`: "the statuses of these servers now", for the shared watcher. In process:
-  sweeps of the list endpoint and GETs by the watcher itself.
+  sweeps of the list endpoint and GETs (``waiters._sweep.ApiStatusSource``). It is asked with
+  :class:`Ask` values and answers a :data:`Sighting` per server; judging what a sighting means
+  for a wait (done, failed, timed out) stays with the watcher.
 - :class:`CreateLock`: held per server name from the lookup before a reconciling create until
   its outcome is known, so that two creators of one name never both create it. In process:
   :class:`LocalCreateLocks`.
@@ -18,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Collection, Mapping
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Protocol, TypeAlias, runtime_checkable
 
-if TYPE_CHECKING:
-    from ._models import Server
+import attrs
 
-__all__ = ["CreateLock", "LocalCreateLocks", "Pacer", "StatusSource"]
+from ._models import Server
+
+__all__ = ["Ask", "CreateLock", "LocalCreateLocks", "Pacer", "Sighting", "StatusSource", "Unseen"]
 
 
 @runtime_checkable
@@ -46,17 +49,50 @@ class Pacer(Protocol):
         """An attempt got a 429: pause everyone by ``retry_after`` and slow down."""
 
 
+@attrs.frozen
+class Ask:
+    """One server a watcher asks a :class:`StatusSource` about.
+
+    Attributes:
+        server_id: the server.
+        deadline: the time (on the client's clock) past which the answer is no longer wanted:
+            a request for this server may start no later (the one last look may start at it).
+        location: the server's datacenter, if known (a list may be filtered by it).
+        unlisted_is_gone: True when a complete list without the server proves it gone (a wait
+            for its deletion); False when only the API's own 404 does (the server must exist,
+            so an absence is confirmed by asking for the server itself).
+    """
+
+    server_id: int
+    deadline: float
+    location: str | None = None
+    unlisted_is_gone: bool = False
+
+
+@attrs.frozen
+class Unseen:
+    """Not seen this time, because of ``cause`` (a transient error, a sweep cut short): ask again
+    later. ``cause`` becomes the ``__cause__`` of a ``WaiterTimeoutError`` if time runs out."""
+
+    cause: Exception
+
+
+#: What a source saw of one server: the server; None, seen to be absent (deleted); an exception
+#: that asking about it ended with (it ends the wait: a 401, a 403, the API's 404 for a server
+#: that must exist); or :class:`Unseen`, not seen this time and why.
+Sighting: TypeAlias = Server | Exception | Unseen | None
+
+
 @runtime_checkable
 class StatusSource(Protocol):
     """Where a watcher learns the statuses of the servers it waits for."""
 
-    async def statuses(
-        self, server_ids: Collection[int], *, location: str | None, deadline: float
-    ) -> Mapping[int, Server | None]:
-        """The servers of ``server_ids`` as seen now, by id.
+    async def statuses(self, asks: Sequence[Ask]) -> Mapping[int, Sighting]:
+        """The servers of ``asks`` as seen now: a :data:`Sighting` by server id.
 
-        An id mapped to None was seen to be absent (deleted); an id left out was not seen this
-        time (ask again later). Never runs past ``deadline`` (a time on the client's clock).
+        An id left out was not seen this time (ask again later). Never runs past the deadlines
+        of the asks it still has to answer. Failing to ask is answered per server (an exception
+        or :class:`Unseen`), never raised: an exception raised here ends the watcher.
         """
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from .. import _policy as policy
-from .._poll import DEFAULT_POLL_INTERVAL
-from .._version import __version__
+from vpsorg_async import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, __version__
+from vpsorg_async.waiters import DEFAULT_POLL_INTERVAL
+
 from ._describe import EXIT_INTERRUPTED, describe, exit_code_for
 from ._runtime import Settings, request_logging
 
@@ -49,17 +49,17 @@ class VpsorgGroup(click.Group):
 @click.group(cls=VpsorgGroup, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--token",
-    envvar=policy.TOKEN_ENV,
+    envvar=TOKEN_ENV,
     show_envvar=True,
     metavar="TOKEN",
     help="API token (prefer the environment variable: arguments show up in `ps`).",
 )
 @click.option(
     "--base-url",
-    envvar=policy.BASE_URL_ENV,
+    envvar=BASE_URL_ENV,
     show_envvar=True,
     metavar="URL",
-    help=f"API base URL [default: {policy.DEFAULT_BASE_URL}].",
+    help=f"API base URL [default: {DEFAULT_BASE_URL}].",
 )
 @click.option(
     "--verbose", "-v", is_flag=True, help="Show every request (method, path, status, time)."

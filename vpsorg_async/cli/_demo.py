@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from .._models import CreateServer
-from .._outcome import FleetResult
+from vpsorg_async import CreateServer
+from vpsorg_async.fleet import FleetResult
+
 from ._describe import EXIT_FAILED
 from ._output import err_console, new_table, out_console
 from ._progress import FleetProgress, progress_mode
 from ._runtime import Settings, pass_settings, run
 
 if TYPE_CHECKING:
-    from .._client import Client
+    from vpsorg_async import Client
 
 __all__ = ["demo", "simulate"]
 
@@ -74,7 +75,7 @@ def simulate(
     VPSORG_BASE_URL and VPSORG_API_TOKEN) at them. Ctrl-C or SIGTERM stops it with exit code 0.
     """
 
-    from ..testing import run_forever
+    from vpsorg_async.testing import run_forever
 
     try:
         run_forever(
@@ -132,9 +133,8 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
     steps: list[StepReport] = []
 
     async def main() -> None:
-        from .. import fleet
-        from .._client import Client
-        from ..testing import Delays, Simulator
+        from vpsorg_async import Client, fleet
+        from vpsorg_async.testing import Delays, Simulator
 
         async with Simulator(delays=Delays().scaled(delay_scale), seed=7) as sim:
             click.echo(
@@ -144,11 +144,13 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
                 run_step = _Stepper(client, lambda: sim.ledger.total, steps, quiet=settings.quiet)
                 specs = [
                     CreateServer(
-                        name=f"demo-{i:02d}", plan_id=DEMO_PLAN_ID, os_id=DEMO_OS_ID,
+                        name=f"demo-{i:02d}",
+                        plan_id=DEMO_PLAN_ID,
+                        os_id=DEMO_OS_ID,
                         location=DEMO_LOCATION,
                     )
                     for i in range(1, count + 1)
-                ]  # fmt: skip
+                ]
                 created = await run_step("create", fleet.create, specs)
                 ids = [o.server.id for o in created.succeeded if o.server is not None]
                 for name in ("stop", "start", "reboot", "delete"):

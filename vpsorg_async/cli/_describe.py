@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .. import _policy as policy
-from .._errors import (
+from vpsorg_async import (
+    TOKEN_ENV,
     AmbiguousCreateError,
     APIError,
     AuthenticationError,
@@ -83,10 +83,7 @@ def _describe_api(exc: APIError) -> str:
     if isinstance(exc, NotFoundError) and server_id is not None:
         return f"server {server_id} not found {status}"
     if isinstance(exc, AuthenticationError):
-        return (
-            f"the API refused the token: {_reason(exc)} {status}; "
-            f"check --token or ${policy.TOKEN_ENV}"
-        )
+        return f"the API refused the token: {_reason(exc)} {status}; check --token or ${TOKEN_ENV}"
     if isinstance(exc, PaymentRequiredError):
         return f"cannot {what}: {_reason(exc)} {status}"
     if isinstance(exc, RateLimitError):

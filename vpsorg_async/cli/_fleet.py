@@ -15,10 +15,15 @@ from typing import Any
 import attrs
 import click
 
-from .._errors import FleetAbortedError
-from .._models import Server
-from .._outcome import FleetResult, Outcome
-from .._poll import DEFAULT_CONCURRENCY, DEFAULT_FLEET_TIMEOUT
+from vpsorg_async import Server
+from vpsorg_async.fleet import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_FLEET_TIMEOUT,
+    FleetAbortedError,
+    FleetResult,
+    Outcome,
+)
+
 from ._describe import EXIT_FAILED, describe
 from ._output import OUTPUT_OPTION, emit_json, err_console, new_table, out_console, plain
 from ._progress import FleetProgress, progress_mode
@@ -140,7 +145,9 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
         progress = FleetProgress(operation, count, mode=mode, console=console)
 
         async def act() -> None:
-            from .. import fleet as fleet_ops  # aiohttp loads here, not for `vpsorg --help`
+            from vpsorg_async import (
+                fleet as fleet_ops,  # aiohttp loads here, not for `vpsorg --help`
+            )
 
             call = getattr(fleet_ops, operation)
             async with settings.client() as client:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._convert import converter
-from .._models import CreatedServer, Server, ServerDetail, ServerStatus
+import vpsorg_async
+from vpsorg_async import CreatedServer, Server, ServerDetail, ServerStatus
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -69,7 +69,7 @@ def err_console() -> Console:
 
 def to_data(value: Any) -> Any:
     """A model (or list of models) as JSON-ready data: datetimes become ISO strings with ``Z``."""
-    return converter.unstructure(value)
+    return vpsorg_async.to_jsonable(value)  # cattrs loads at the first JSON output
 
 
 def emit_json(data: Any) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._outcome import FleetEvent
+from vpsorg_async.fleet import FleetEvent
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import click
 
-from .. import _policy as policy
-from .._errors import ConfigurationError
-from .._poll import DEFAULT_POLL_INTERVAL
+from vpsorg_async import TOKEN_ENV, ConfigurationError
+from vpsorg_async.waiters import DEFAULT_POLL_INTERVAL
+
 from ._describe import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 if TYPE_CHECKING:
-    from .._client import Client
+    from vpsorg_async import Client
 
 __all__ = [
     "CONFIRM_THRESHOLD",
@@ -72,10 +72,10 @@ class Settings:
         """
         if not self.token:
             raise ConfigurationError(
-                f"no API token: pass --token or set {policy.TOKEN_ENV} "
+                f"no API token: pass --token or set {TOKEN_ENV} "
                 "(try `vpsorg simulate` for a local API to play with)"
             )
-        from .._client import Client  # aiohttp loads here, not for `vpsorg --help`
+        from vpsorg_async import Client  # aiohttp loads here, not for `vpsorg --help`
 
         return Client(self.token, base_url=self.base_url, **options)
 

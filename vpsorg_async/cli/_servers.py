@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._models import Server, ServerStatus
-from .._poll import DEFAULT_WAIT_TIMEOUT
+from vpsorg_async import Server, ServerStatus
+from vpsorg_async.waiters import DEFAULT_WAIT_TIMEOUT
+
 from ._describe import EXIT_FAILED, describe
 from ._output import OUTPUT_OPTION, emit_json, err_console, out_console, print_server, print_servers
 from ._runtime import Settings, ask, pass_settings, run
 
 if TYPE_CHECKING:
-    from .._client import Client
+    from vpsorg_async import Client
 
 __all__ = ["servers"]
 
@@ -133,7 +134,7 @@ def create(
             )
             if not wait:
                 return created, created.message
-            from .. import waiters  # aiohttp loads when a command runs, not for `--help`
+            from vpsorg_async import waiters  # aiohttp loads when a command runs, not for `--help`
 
             with _waiting(settings, f"waiting for server {created.id} to become active"):
                 return await waiters.wait_until_active(
@@ -229,7 +230,7 @@ def delete(
         await client.delete_server(server_id)
         row.update(status="deleting" if wait else "deleted", message="Server deleted")
         if wait:
-            from .. import waiters
+            from vpsorg_async import waiters
 
             await waiters.wait_until_deleted(
                 client, server_id, timeout=timeout, poll_interval=settings.poll_interval
@@ -259,7 +260,7 @@ def _power_command(action: str, target: str, summary: str) -> click.Command:
                 message=result.message,
             )
             if wait:
-                from .. import waiters
+                from vpsorg_async import waiters
 
                 wait_for = (
                     waiters.wait_until_stopped if target == "stopped" else waiters.wait_until_active

@@ -4,16 +4,24 @@ Converging: a refusal that says the server is already where the operation leads 
 already running`` for start, ``not running`` for stop) is success with ``already``; ``busy
 (<status>)`` toward the goal is waited for; busy away from it is waited for until the server
 settles and then asked again; anything else (``suspended``, reboot's ``not running``) fails
-with the API's error. Public through ``vpsorg_async.fleet``.
+with the API's error. Each operation is built for one call (its client, ``wait``, its inputs)
+and makes its requests only through the :class:`~._steps.Request` the runner hands it.
+
+``create`` holds each name's :class:`~vpsorg_async._seams.CreateLock` from before its lookup
+(the one list pass) until the outcome of that name's create is known, so that two creators of
+one name (two fleets, or fleets in several processes sharing a lock) never both create it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
 
-from ._endpoints import ENDPOINTS
-from ._errors import (
+from .. import _policy as policy
+from .._endpoints import ENDPOINTS
+from .._errors import (
     AmbiguousCreateError,
     BadRequestError,
     NotFoundError,
@@ -21,11 +29,16 @@ from ._errors import (
     VPSOrgError,
     WaiterFailedError,
 )
-from ._fleet import Done, Fail, Op, Run, Settle, Step, Wait
-from ._models import CreateServer, Server
-from ._poll import Verdict, list_matching
-from ._watcher import SWEEP_PAGE_SIZE
-from .waiters import DELETED, SETTLES_TO, WAITERS
+from .._models import CreateServer, Server
+from .._seams import CreateLock
+from ..waiters import DELETED, SETTLES_TO, WAITERS
+from ..waiters._rules import Verdict
+from ..waiters._sweep import list_matching
+from ._outcome import FleetAbortedError
+from ._steps import Done, Fail, Op, Request, Settle, Step, Wait
+
+if TYPE_CHECKING:
+    from .._client import Client
 
 __all__ = ["REFUSALS", "TARGETS", "action_op", "create_op", "refusal"]
 
@@ -69,29 +82,31 @@ TARGETS: Mapping[str, str] = {
 }
 
 
-def action_op(name: str) -> Op[int]:
+def action_op(client: Client, name: str, *, wait: bool) -> Op[int]:
     """start, stop, reboot or delete of servers by id, converging on the API's refusals."""
     rule = WAITERS[TARGETS[name]]
+    method = {
+        "start": client.start_server,
+        "stop": client.stop_server,
+        "reboot": client.reboot_server,
+        "delete": client.delete_server,
+    }[name]
 
-    async def act(run: Run[int], server_id: int) -> Step:
-        method = {
-            "start": run.client.start_server,
-            "stop": run.client.stop_server,
-            "reboot": run.client.reboot_server,
-            "delete": run.client.delete_server,
-        }[name]
+    async def act(server_id: int, request: Request) -> Step:
         try:
-            await run.request(server_id, lambda timeout: method(server_id, timeout=timeout))
+            await request(lambda timeout: method(server_id, timeout=timeout))
         except BadRequestError as exc:
-            return refusal(name, rule.target, server_id, exc, wait=run.wait)
+            return refusal(name, rule.target, server_id, exc, wait=wait)
         except NotFoundError as exc:
             return Done(already=True) if name == "delete" else Fail(exc)
-        return Wait(server_id) if run.wait else Done()
+        return Wait(server_id) if wait else Done()
 
     return Op(name, rule, act)
 
 
-def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
+def create_op(
+    client: Client, specs: Mapping[str, CreateServer], *, wait: bool, locks: CreateLock
+) -> Op[str]:
     """Create servers by name, create-if-absent: a server that already exists with the same name
     in the same location counts as done (``already``); creates reconcile.
 
@@ -100,6 +115,7 @@ def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
     """
     rule = WAITERS["active"]
     existing: dict[str, Server] = {}
+    held: dict[str, contextlib.AbstractAsyncContextManager[None]] = {}
     locations = {spec.location for spec in specs.values()}
     common = locations.pop() if len(locations) == 1 else None
 
@@ -107,22 +123,51 @@ def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
         spec = specs.get(server.name)
         return spec is not None and spec.location == server.location
 
-    async def prepare(run: Run[str]) -> None:
-        async def sweep(timeout: float) -> list[Server]:
-            return await list_matching(
-                run.client, wanted, timeout=timeout, location=common, page_size=SWEEP_PAGE_SIZE
-            )
+    async def release(name: str) -> None:
+        lock = held.pop(name, None)
+        if lock is not None:
+            await lock.__aexit__(None, None, None)
 
-        existing.update((server.name, server) for server in await run.request(None, sweep))
+    @contextlib.asynccontextmanager
+    async def prepare(request: Request, deadline: float) -> AsyncIterator[None]:
+        try:
+            for name in sorted(specs):  # one order for every creator: none waits on another
+                lock = locks.hold(name, timeout=max(deadline - client.clock(), 0.0))
+                try:
+                    await lock.__aenter__()
+                except TimeoutError:
+                    raise FleetAbortedError(reason="timeout", stage="queued") from None
+                held[name] = lock
 
-    async def act(run: Run[str], name: str) -> Step:
+            async def sweep(timeout: float) -> list[Server]:
+                return await list_matching(
+                    client,
+                    wanted,
+                    timeout=timeout,
+                    location=common,
+                    page_size=policy.SWEEP_PAGE_SIZE,
+                )
+
+            existing.update((server.name, server) for server in await request(sweep))
+            yield
+        finally:
+            for name in list(held):
+                await release(name)
+
+    async def act(name: str, request: Request) -> Step:
+        try:
+            return await create(name, request)
+        finally:
+            await release(name)  # its outcome is known: others may decide on the name now
+
+    async def create(name: str, request: Request) -> Step:
         spec = specs[name]
         found = existing.get(name)
         if found is not None:
             verdict = rule.judge(found)
             if verdict is Verdict.FAILURE:
                 return Fail(WaiterFailedError(server=found, target=rule.target), found)
-            if run.wait and SETTLES_TO.get(str(found.status)) == rule.target:
+            if wait and SETTLES_TO.get(str(found.status)) == rule.target:
                 return Wait(found.id, already=True, location=spec.location)
             return Done(found, already=True)
         maybe_created = False
@@ -132,38 +177,48 @@ def create_op(specs: Mapping[str, CreateServer]) -> Op[str]:
 
         async def attempt(timeout: float) -> Server:
             nonlocal maybe_created, unknown
-            started = run.client.clock()
+            started = client.clock()
             if maybe_created:  # an earlier attempt may have created it: look before creating
                 again = await list_matching(
-                    run.client, lambda server: _made_by(server, spec), timeout=timeout,
-                    location=spec.location, page_size=SWEEP_PAGE_SIZE,
-                )  # fmt: skip
+                    client,
+                    lambda server: _made_by(server, spec),
+                    timeout=timeout,
+                    location=spec.location,
+                    page_size=policy.SWEEP_PAGE_SIZE,
+                )
                 if len(again) == 1:  # none was there at the first pass: this is ours
                     return again[0]
                 if again:
                     raise AmbiguousCreateError(request=spec, cause=unknown, candidates=tuple(again))
-                timeout -= run.client.clock() - started
+                timeout -= client.clock() - started
                 if timeout <= 0:
                     raise RequestTimeoutError(
                         "no time was left to create after looking for the server",
-                        method=_CREATE.method, path=_CREATE.path, sent=False,
-                    )  # fmt: skip
+                        method=_CREATE.method,
+                        path=_CREATE.path,
+                        sent=False,
+                    )
             maybe_created = True
             # Not create_server(reconcile=True): its lookups would walk the location's list
             # before every create. The first pass already knows what existed; this loop looks
             # again only after an unknown outcome.
             try:
-                return await run.client.create_server(
-                    name=spec.name, plan_id=spec.plan_id, os_id=spec.os_id,
-                    location=spec.location, hostname=spec.hostname, ssh_key_id=spec.ssh_key_id,
-                    backups_enabled=spec.backups_enabled, timeout=timeout,
-                )  # fmt: skip
+                return await client.create_server(
+                    name=spec.name,
+                    plan_id=spec.plan_id,
+                    os_id=spec.os_id,
+                    location=spec.location,
+                    hostname=spec.hostname,
+                    ssh_key_id=spec.ssh_key_id,
+                    backups_enabled=spec.backups_enabled,
+                    timeout=timeout,
+                )
             except AmbiguousCreateError as exc:
                 unknown = exc.cause
                 raise
 
-        server = await run.request(name, attempt, also_retry=(AmbiguousCreateError,))
-        if run.wait:
+        server = await request(attempt, also_retry=(AmbiguousCreateError,))
+        if wait:
             return Wait(server.id, location=spec.location)
         return Done(server)
 

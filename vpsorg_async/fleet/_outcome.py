@@ -10,8 +10,8 @@ from typing import Generic, Literal, TypeVar
 
 import attrs
 
-from ._errors import AbortReason, FleetAbortedError, FleetError
-from ._models import Server
+from .._errors import AbortReason, FleetAbortedError, FleetError
+from .._models import Server
 
 __all__ = ["AbortReason", "FleetAbortedError", "FleetEvent", "FleetResult", "Outcome", "Phase"]
 

@@ -2,98 +2,48 @@
 
 ``concurrency`` workers pull inputs from a queue and make each input's request (holding one of
 ``concurrency`` request slots only while a request is in flight). A server that must then be
-waited for is handed to the shared :class:`StatusWatcher` (which polls through the same slots)
-and the worker moves on, so waiting never holds a slot and 10,000 servers cost 10,000 small
-records, not 10,000 tasks. Public through ``vpsorg_async.fleet``.
+waited for is handed to the shared :class:`~vpsorg_async.waiters.StatusWatcher` (which polls
+through the same slots) and the worker moves on, so waiting never holds a slot and 10,000
+servers cost 10,000 small records, not 10,000 tasks. What an input's request is, the operation
+(:class:`~._steps.Op`) decides; it gets a :class:`~._steps.Request` and nothing else.
 
-Every request and poll of the run reports to one :class:`Reachability`: when the API has
-answered nothing but connect failures for ``UNREACHABLE_AFTER`` seconds, the run stops and every
-unfinished input fails with ``FleetAbortedError(reason="unreachable")``.
+Every request and poll of the run reports to one :class:`~._reach.Reachability`: when the API
+has answered nothing but connect failures for ``UNREACHABLE_AFTER`` seconds, the run stops and
+every unfinished input fails with ``FleetAbortedError(reason="unreachable")``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
-from . import _policy as policy
-from ._client import Client
-from ._errors import AmbiguousCreateError, RateLimitError, VPSOrgError
-from ._logonce import LogThrottle, error_kind
-from ._models import Server
+from .. import _policy as policy
+from .._errors import AmbiguousCreateError, RateLimitError, VPSOrgError
+from .._logonce import LogThrottle, error_kind
+from ..waiters import StatusWatcher, WaitResult, WaitRule, rule_for
+from ..waiters._judge import is_transient
+from ..waiters._schedule import PollSchedule, half_jitter, request_timeout
+from ._options import FleetOptions
 from ._outcome import AbortReason, FleetAbortedError, FleetEvent, FleetResult, Outcome, Phase
-from ._poll import (
-    PollSchedule,
-    Reachability,
-    WaitRule,
-    half_jitter,
-    is_transient,
-    request_timeout,
-)
-from ._watcher import StatusWatcher, WaitResult
-from .waiters import rule_for
+from ._reach import Reachability
+from ._steps import Done, Fail, Op, Settle, Step, Wait
 
-__all__ = ["Done", "Fail", "Op", "Run", "Settle", "Step", "Wait"]
+if TYPE_CHECKING:
+    from .._client import Client
+
+__all__ = ["Run"]
 
 logger = logging.getLogger("vpsorg_async")
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
-#: A server found busy moving *away* from the goal is waited for until it settles and then
-#: asked again; this many rounds at most (each round is one wait and one request).
-MAX_SETTLE_ROUNDS = 3
 _TINY = 1e-9  # a deadline already passed still allows the one last poll
-
-
-@attrs.frozen
-class Done:
-    """The input reached its goal with no wait (``wait=False``, or nothing to wait for)."""
-
-    server: Server | None = None
-    already: bool = False
-
-
-@attrs.frozen
-class Fail:
-    """The input failed for good."""
-
-    error: Exception
-    server: Server | None = None
-
-
-@attrs.frozen
-class Wait:
-    """Wait for ``server_id`` to reach the operation's target."""
-
-    server_id: int
-    already: bool = False
-    location: str | None = None
-
-
-@attrs.frozen
-class Settle:
-    """Wait until ``server_id`` settles in ``status``, then act on the input again."""
-
-    server_id: int
-    status: str
-
-
-Step = Done | Fail | Wait | Settle
-
-
-@attrs.frozen
-class Op(Generic[K]):
-    """One fleet operation: its name, what it waits for, and how it acts on one input."""
-
-    name: str
-    rule: WaitRule
-    act: Callable[[Run[K], K], Awaitable[Step]]
-    prepare: Callable[[Run[K]], Awaitable[None]] | None = None
 
 
 class Run(Generic[K]):
@@ -104,30 +54,18 @@ class Run(Generic[K]):
         client: Client,
         op: Op[K],
         keys: list[K],
-        *,
-        concurrency: int,
-        wait: bool,
-        timeout: float,
-        poll_interval: float,
-        max_poll_interval: float,
-        coalesce: bool | None,
-        fail_fast: bool,
+        options: FleetOptions,
         on_progress: Callable[[FleetEvent[K]], None] | None,
         result: FleetResult[K] | None,
     ) -> None:
         self.client = client
         self.op = op
         self.keys = keys
-        self.wait = wait
-        self.deadline = client.clock() + timeout
-        self.slots = asyncio.Semaphore(concurrency)
+        self.options = options
+        self.deadline = client.clock() + options.polling.timeout
+        self.slots = asyncio.Semaphore(options.concurrency)
         self.result: FleetResult[K] = result if result is not None else FleetResult()
         self.result.operation, self.result.total = op.name, len(keys)
-        self._concurrency = concurrency
-        self._poll_interval = poll_interval
-        self._max_poll_interval = max_poll_interval
-        self._coalesce = coalesce
-        self._fail_fast = fail_fast
         self._on_progress = on_progress
         self._queue: asyncio.Queue[K] = asyncio.Queue()
         self._stage: dict[K, str] = {}  # inputs started and not finished -> stage
@@ -148,23 +86,20 @@ class Run(Generic[K]):
         for key in self.keys:
             self._queue.put_nowait(key)
         try:
-            if self.op.prepare is not None:
-                try:
-                    await self.op.prepare(self)
-                except FleetAbortedError as exc:  # the deadline or a dead API, before any input
-                    self._stopped_by = exc.cause
-                    self._abort_unfinished(exc.reason)
-                    return self.result
-            async with StatusWatcher(
-                self.client, coalesce=self._coalesce, slots=self.slots,
-                concurrency=self._concurrency, poll_interval=self._poll_interval,
-                max_poll_interval=self._max_poll_interval, on_poll=self._observe,
-            ) as watcher:  # fmt: skip
-                self._watcher = watcher
+            async with contextlib.AsyncExitStack() as stack:
+                if self.op.prepare is not None:
+                    prepared = self.op.prepare(_Requests(self, None), self.deadline)
+                    try:
+                        await stack.enter_async_context(prepared)
+                    except FleetAbortedError as exc:  # the deadline or a dead API, before any input
+                        self._stopped_by = exc.cause
+                        self._abort_unfinished(exc.reason)
+                        return self.result
+                self._watcher = await stack.enter_async_context(self._new_watcher())
                 async with asyncio.TaskGroup() as group:
                     workers = [
                         group.create_task(self._worker(), name=f"vpsorg-fleet-{self.op.name}-{i}")
-                        for i in range(min(self._concurrency, len(self.keys)))
+                        for i in range(min(self.options.concurrency, len(self.keys)))
                     ]
                     await self._finished.wait()
                     for worker in workers:
@@ -178,6 +113,19 @@ class Run(Generic[K]):
         # only fail_fast and an unreachable API leave inputs without an outcome
         self._abort_unfinished(self._stop_reason)
         return self.result
+
+    def _new_watcher(self) -> StatusWatcher:
+        options = self.options
+        return StatusWatcher(
+            self.client,
+            poll_interval=options.polling.poll_interval,
+            max_poll_interval=options.polling.max_poll_interval,
+            coalesce=options.coalesce,
+            concurrency=options.concurrency,
+            slots=self.slots,
+            on_poll=self._observe,
+            status_source=options.status_source,
+        )
 
     async def _worker(self) -> None:
         while True:
@@ -194,7 +142,7 @@ class Run(Generic[K]):
             return
         self._stage[key] = "requesting"
         try:
-            step = await self.op.act(self, key)
+            step = await self.op.act(key, _Requests(self, key))
         except VPSOrgError as exc:
             step = Fail(exc)
         if not isinstance(step, Fail):
@@ -223,7 +171,7 @@ class Run(Generic[K]):
 
     def _settle(self, key: K, step: Settle) -> None:
         rounds = self._rounds[key] = self._rounds.get(key, 0) + 1
-        if rounds > MAX_SETTLE_ROUNDS:
+        if rounds > policy.MAX_SETTLE_ROUNDS:
             error = VPSOrgError(
                 f"server {step.server_id} kept changing state; gave up after {rounds - 1} rounds"
             )
@@ -306,9 +254,14 @@ class Run(Generic[K]):
                     raise
                 self._check_reachable()
                 self._log.log(
-                    logger, logging.INFO, ("retry", self.op.name, error_kind(exc)),
-                    "fleet %s: %s; trying again in %.2f s", self.op.name, exc, delay,
-                )  # fmt: skip
+                    logger,
+                    logging.INFO,
+                    ("retry", self.op.name, error_kind(exc)),
+                    "fleet %s: %s; trying again in %.2f s",
+                    self.op.name,
+                    exc,
+                    delay,
+                )
                 await self.client.sleep(delay)
             else:
                 self._count_attempts(key, None)
@@ -358,7 +311,7 @@ class Run(Generic[K]):
         self._emit(key, "done" if outcome.ok else "failed", outcome)
         if self._done + self._failed == len(self.keys):
             self._finished.set()
-        elif not outcome.ok and self._fail_fast and self._stopped_by is None:
+        elif not outcome.ok and self.options.fail_fast and self._stopped_by is None:
             self._stopped_by = outcome.error
             self._finished.set()
 
@@ -384,6 +337,22 @@ class Run(Generic[K]):
                     self._record(key, Outcome(key, False, error=error))
         finally:
             self._on_progress = on_progress
+
+
+@attrs.frozen
+class _Requests(Generic[K]):
+    """The :class:`~._steps.Request` an operation gets for one input (None: the whole run)."""
+
+    _run: Run[K]
+    _key: K | None
+
+    async def __call__(
+        self,
+        call: Callable[[float], Awaitable[T]],
+        *,
+        also_retry: tuple[type[VPSOrgError], ...] = (),
+    ) -> T:
+        return await self._run.request(self._key, call, also_retry=also_retry)
 
 
 def _undecidable(exc: VPSOrgError) -> bool:
