@@ -186,3 +186,17 @@ async def test_a_name_locked_past_the_deadline_fails_every_input_before_any_requ
     [outcome] = result.failed
     assert isinstance(outcome.error, fleet.FleetAbortedError)
     assert (outcome.error.reason, outcome.error.stage) == ("timeout", "queued")
+
+
+async def test_fleets_and_reconciling_creates_hold_the_clients_create_lock() -> None:
+    events: list[str] = []
+    spec = CreateServer(name="web-1", plan_id=1, os_id=5, location="us-west")
+    async with (
+        Simulator(servers=0, delays=Delays.fast()) as sim,
+        Client(sim.token, base_url=sim.url, create_lock=RecordingLock(events)) as client,
+    ):
+        await fleet.create(client, [spec], wait=False)  # no create_lock=: the client's
+        await client.create_server(
+            name="web-2", plan_id=1, os_id=5, location="us-west", reconcile=True
+        )
+    assert events == ["hold web-1", "free web-1", "hold web-2", "free web-2"]

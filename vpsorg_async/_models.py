@@ -30,6 +30,7 @@ __all__ = [
     "ServerList",
     "ServerStatus",
     "UpdateServer",
+    "could_have_made",
 ]
 
 
@@ -185,3 +186,13 @@ class PatchServer:
             raise ValidationError(
                 "name/hostname/backups_enabled", "patch_server needs at least one field to change"
             )
+
+
+def could_have_made(body: CreateServer, server: Server) -> bool:
+    """True when ``server`` has everything ``body`` asked for: name, plan, OS and location."""
+    return (
+        server.name == body.name
+        and server.location == body.location
+        and server.plan.id == body.plan_id
+        and server.os.id == body.os_id
+    )

@@ -23,23 +23,13 @@ import attrs
 from ._deadline import Deadline
 from ._endpoints import Endpoint
 from ._errors import AmbiguousCreateError, RequestTimeoutError, VPSOrgError
-from ._models import CreatedServer, CreateServer, Server
+from ._models import CreatedServer, CreateServer, Server, could_have_made
 from ._pages import deadline_of, walk
 
 if TYPE_CHECKING:
     from ._client import Client
 
-__all__ = ["could_have_made", "create_reconciled"]
-
-
-def could_have_made(body: CreateServer, server: Server) -> bool:
-    """True when ``server`` has everything ``body`` asked for: name, plan, OS and location."""
-    return (
-        server.name == body.name
-        and server.location == body.location
-        and server.plan.id == body.plan_id
-        and server.os.id == body.os_id
-    )
+__all__ = ["create_reconciled"]
 
 
 async def create_reconciled(

@@ -12,7 +12,7 @@ from .._seams import CreateLock, StatusSource
 from .._validate import check_id
 from ..waiters._schedule import Polling
 from ._ops import action_op, create_op
-from ._options import LOCAL_CREATE_LOCKS, FleetOptions
+from ._options import FleetOptions
 from ._outcome import FleetEvent, FleetResult
 from ._runner import Run
 from ._steps import Op
@@ -192,15 +192,16 @@ async def create(
     The contract is create-if-absent: a server that already exists with the same name in the
     same location counts as done (``Outcome.already``, whatever its plan or OS; waited for if
     still provisioning, failed if suspended), and nothing is created for it. One list pass
-    finds them first, so a re-run finishes what an earlier run left. Every create uses
-    ``reconcile=True``, and a create whose outcome is unknown is looked up by name before it
+    finds them first, so a re-run finishes what an earlier run left. A create whose outcome is
+    unknown is looked up (one new server of the requested name, plan, OS and location) before it
     is ever sent again, so no server is created twice.
 
     Args:
         servers: the create bodies; names must be unique within the call.
         create_lock: held per name from the list pass until that name's create is decided,
             so that other creators sharing it (fleets of other processes, say) never create the
-            same name too; by default one lock for the fleets of this process.
+            same name too; by default the client's (``Client(create_lock=...)``), which its
+            reconciling creates hold as well.
         Others as :func:`start`.
 
     Returns:
@@ -231,9 +232,11 @@ async def create(
         coalesce=coalesce,
         fail_fast=fail_fast,
         status_source=status_source,
-        create_lock=create_lock if create_lock is not None else LOCAL_CREATE_LOCKS,
+        create_lock=create_lock or client.create_lock,
     )
-    op = create_op(client, specs, wait=options.wait, locks=options.create_lock)
+    op = create_op(
+        client, specs, wait=options.wait, locks=options.create_lock or client.create_lock
+    )
     return await _run(op, client, list(specs), options, on_progress, result)
 
 

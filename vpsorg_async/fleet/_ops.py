@@ -29,7 +29,7 @@ from .._errors import (
     VPSOrgError,
     WaiterFailedError,
 )
-from .._models import CreateServer, Server
+from .._models import CreateServer, Server, could_have_made
 from .._seams import CreateLock
 from ..waiters import DELETED, SETTLES_TO, WAITERS
 from ..waiters._rules import Verdict
@@ -181,7 +181,7 @@ def create_op(
             if maybe_created:  # an earlier attempt may have created it: look before creating
                 again = await list_matching(
                     client,
-                    lambda server: _made_by(server, spec),
+                    lambda server: could_have_made(spec, server),
                     timeout=timeout,
                     location=spec.location,
                     page_size=policy.SWEEP_PAGE_SIZE,
@@ -223,13 +223,3 @@ def create_op(
         return Done(server)
 
     return Op("create", rule, act, prepare)
-
-
-def _made_by(server: Server, spec: CreateServer) -> bool:
-    """True when ``server`` has everything ``spec`` asked for (the walk filters the location)."""
-    return (
-        server.name == spec.name
-        and server.plan.id == spec.plan_id
-        and server.os.id == spec.os_id
-        and server.location == spec.location
-    )

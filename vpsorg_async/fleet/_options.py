@@ -10,15 +10,11 @@ import attrs
 
 from .. import _policy as policy
 from .._errors import ValidationError
-from .._seams import CreateLock, LocalCreateLocks, StatusSource
+from .._seams import CreateLock, StatusSource
 from .._validate import check_id
 from ..waiters._schedule import Polling
 
-__all__ = ["LOCAL_CREATE_LOCKS", "FleetOptions"]
-
-#: The create lock of every fleet in this process that is given none: two ``fleet.create`` calls
-#: of one process never both create a name (a lock shared across processes is passed instead).
-LOCAL_CREATE_LOCKS = LocalCreateLocks()
+__all__ = ["FleetOptions"]
 
 
 def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
@@ -47,7 +43,8 @@ class FleetOptions:
         coalesce: how the shared watcher polls (None: by cost each tick).
         fail_fast: stop at the first failure.
         status_source: where the watcher's statuses come from (None: the API, by the watcher).
-        create_lock: excludes other creators of a name while ``create`` decides on it.
+        create_lock: excludes other creators of a name while ``create`` decides on it (None:
+            the client's, which its reconciling creates hold too).
     """
 
     polling: Polling = attrs.field(factory=lambda: Polling(policy.DEFAULT_FLEET_TIMEOUT))
@@ -56,4 +53,4 @@ class FleetOptions:
     coalesce: bool | None = attrs.field(default=None, validator=_coalesce)
     fail_fast: bool = attrs.field(default=False, validator=_flag)
     status_source: StatusSource | None = None
-    create_lock: CreateLock = LOCAL_CREATE_LOCKS
+    create_lock: CreateLock | None = None
