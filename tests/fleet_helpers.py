@@ -70,6 +70,7 @@ class FakeAPI:
     def __init__(self, *, request_time: float = 0.0, page_size: int | None = None) -> None:
         self.time = ManualClock()
         self.timeout = 60.0  # as Client.timeout: the cap of one request
+        self.coordinator = None  # as Client.coordinator: no shared backend
         self.request_time = request_time
         self.page_size = page_size
         self.servers: dict[int, FakeServer] = {}

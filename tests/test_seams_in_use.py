@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import pytest
 from fleet_helpers import FakeAPI, FakeServer, server
@@ -13,14 +13,26 @@ from fleet_helpers import FakeAPI, FakeServer, server
 from vpsorg_async import (
     AuthenticationError,
     Client,
+    ConfigurationError,
     CreateServer,
     NotFoundError,
     RequestTimeoutError,
+    ValidationError,
     WaiterTimeoutError,
     fleet,
     waiters,
 )
-from vpsorg_async._seams import Ask, CreateLock, LocalCreateLocks, Sighting, StatusSource, Unseen
+from vpsorg_async._ratelimit import RateLimiter
+from vpsorg_async._seams import (
+    Ask,
+    Coordinator,
+    CreateLock,
+    LocalCreateLocks,
+    Pacer,
+    Sighting,
+    StatusSource,
+    Unseen,
+)
 from vpsorg_async.testing import Delays, Simulator
 from vpsorg_async.waiters import DELETED, WAITERS, StatusWatcher
 from vpsorg_async.waiters._sweep import ApiStatusSource, WatcherStats
@@ -29,7 +41,7 @@ from vpsorg_async.waiters._sweep import ApiStatusSource, WatcherStats
 class Board:
     """A status board as another process would feed it: the watcher reads it, never the API."""
 
-    def __init__(self, api: FakeAPI) -> None:
+    def __init__(self, api: FakeAPI | None = None) -> None:
         self.api = api
         self.sightings: dict[int, Sighting] = {}
         self.asked: list[list[Ask]] = []
@@ -200,3 +212,73 @@ async def test_fleets_and_reconciling_creates_hold_the_clients_create_lock() -> 
             name="web-2", plan_id=1, os_id=5, location="us-west", reconcile=True
         )
     assert events == ["hold web-1", "free web-1", "hold web-2", "free web-2"]
+
+
+class FakeCoordinator:
+    """A Coordinator that hands out in-process parts and records what the client asked for."""
+
+    def __init__(self, *, reachable: bool = True) -> None:
+        self.reachable = reachable
+        self.opened = 0
+        self.rates: list[float | None] = []
+        self.wrapped: list[StatusSource] = []
+        self.locks = LocalCreateLocks()
+        self.board = Board()
+
+    async def open(self) -> None:
+        self.opened += 1
+        if not self.reachable:
+            raise ConfigurationError("the coordinator cannot be reached")
+
+    def pacer(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> Pacer:
+        self.rates.append(rate)
+        return RateLimiter(rate, clock=clock, sleep=sleep)
+
+    def create_lock(self) -> CreateLock:
+        return self.locks
+
+    def status_source(self, own: StatusSource) -> StatusSource:
+        self.wrapped.append(own)
+        return self.board
+
+
+async def test_a_coordinator_supplies_the_pace_the_lock_and_the_statuses() -> None:
+    coordinator = FakeCoordinator()
+    assert isinstance(coordinator, Coordinator)
+    async with Simulator(servers=0, delays=Delays.fast()) as sim:
+        stopped = sim.add_server(status="stopped")["id"]
+        async with Client(
+            sim.token, base_url=sim.url, rate_limit=50, coordinator=coordinator
+        ) as client:
+            assert coordinator.opened == 1
+            assert coordinator.rates == [50]
+            assert client.create_lock is coordinator.locks
+            coordinator.board.sightings = {stopped: server(stopped, "active")}
+            result = await fleet.start(client, [stopped])  # waits through the board
+        assert result.ok
+        assert len(coordinator.wrapped) == 1  # the watcher's own source, kept as the fallback
+        assert sim.ledger.count("list_servers") == 0
+        assert sim.ledger.count("get_server") == 0
+
+
+async def test_an_unreachable_coordinator_fails_the_client_at_the_start() -> None:
+    client = Client("t0k3n", coordinator=FakeCoordinator(reachable=False))
+    with pytest.raises(ConfigurationError, match="cannot be reached"):
+        async with client:
+            pass  # pragma: no cover - never entered
+    assert client.closed
+
+
+def test_a_coordinator_and_a_pacer_do_not_mix() -> None:
+    with pytest.raises(ValidationError, match="pacer"):
+        Client(
+            "t0k3n",
+            coordinator=FakeCoordinator(),
+            pacer=RateLimiter(None, clock=lambda: 0.0, sleep=asyncio.sleep),
+        )

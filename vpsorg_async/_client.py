@@ -36,7 +36,7 @@ from ._models import (
 from ._pages import deadline_of, walk
 from ._ratelimit import RateLimiter
 from ._reconcile import create_reconciled
-from ._seams import CreateLock, LocalCreateLocks, Pacer
+from ._seams import Coordinator, CreateLock, LocalCreateLocks, Pacer
 from ._session import Session
 from ._validate import check_id, check_timeout, check_user_agent
 from ._version import __version__
@@ -67,6 +67,9 @@ class Client:
             configures (a pacer shared by many processes, say); the two do not mix.
         create_lock: held per server name by ``create_server(..., reconcile=True)`` from its
             first lookup until the outcome is known; by default one in-process lock per name.
+        coordinator: a backend shared by many processes (``vpsorg_async.redis.RedisCoordinator``)
+            that supplies the pacer (``rate_limit`` then is the budget of all of them together),
+            the create lock and the waiters' status source. ``async with Client(...)`` opens it.
 
     Raises:
         ConfigurationError: no token, a base URL with a user or password in it, or a plain-http
@@ -91,6 +94,7 @@ class Client:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pacer: Pacer | None = None,
         create_lock: CreateLock | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         caller = sys._getframe(1)
         self._made_at = f"{caller.f_code.co_filename}:{caller.f_lineno}"
@@ -105,6 +109,14 @@ class Client:
         rate = check_timeout("rate_limit", rate_limit)  # same rule: a positive number
         if pacer is not None and rate is not None:
             raise ValidationError("rate_limit", "give either rate_limit or pacer, not both")
+        if coordinator is not None:
+            if pacer is not None:
+                raise ValidationError("pacer", "give either a pacer or a coordinator, not both")
+            pacer = coordinator.pacer(rate, clock=clock, sleep=sleep)
+            create_lock = create_lock or coordinator.create_lock()
+        #: The shared backend this client was given, or None (waiters and fleets ask it for
+        #: their status source).
+        self.coordinator = coordinator
         check_id("max_connections", max_connections)
         check_id("max_response_bytes", max_response_bytes)
         if user_agent is not None:
@@ -134,6 +146,12 @@ class Client:
         return f"<Client {self.base_url!r} token=*** {state}>"
 
     async def __aenter__(self) -> Client:
+        if self.coordinator is not None:
+            try:
+                await self.coordinator.open()
+            except BaseException:
+                await self.aclose()
+                raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

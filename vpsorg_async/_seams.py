@@ -13,6 +13,8 @@ holds across machines) plugs in here without touching the session, waiter or fle
 - :class:`CreateLock`: held per server name from the lookup before a reconciling create until
   its outcome is known, so that two creators of one name never both create it. In process:
   :class:`LocalCreateLocks`.
+- :class:`Coordinator`: one backend that hands a client all three, shared by every process that
+  uses it (``Client(coordinator=...)``; ``vpsorg_async.redis.RedisCoordinator``).
 """
 
 from __future__ import annotations
@@ -20,14 +22,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
 from ._models import Server
 
-__all__ = ["Ask", "CreateLock", "LocalCreateLocks", "Pacer", "Sighting", "StatusSource", "Unseen"]
+__all__ = [
+    "Ask",
+    "Coordinator",
+    "CreateLock",
+    "LocalCreateLocks",
+    "Pacer",
+    "Sighting",
+    "StatusSource",
+    "Unseen",
+]
 
 
 @runtime_checkable
@@ -106,6 +117,38 @@ class CreateLock(Protocol):
         Raises:
             TimeoutError: the lock was not free within ``timeout``.
         """
+
+
+@runtime_checkable
+class Coordinator(Protocol):
+    """A backend shared by many processes: the pace, the statuses and the create locks of every
+    client that uses it (``Client(coordinator=...)``). The client calls it; it never imports
+    the client, the waiters or the fleets.
+    """
+
+    async def open(self) -> None:
+        """Connect (idempotent); ``async with Client(...)`` awaits it.
+
+        Raises:
+            ConfigurationError: the backend cannot be reached.
+        """
+
+    def pacer(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> Pacer:
+        """The pacer of one client: ``rate`` requests per second shared by every process."""
+
+    def create_lock(self) -> CreateLock:
+        """The create lock every process shares."""
+
+    def status_source(self, own: StatusSource) -> StatusSource:
+        """The status source of one watcher, given the one it would use alone (``own``, which
+        asks the API itself): a shared board, falling back to ``own`` when the board cannot
+        answer."""
 
 
 class LocalCreateLocks:

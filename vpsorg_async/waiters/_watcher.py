@@ -100,6 +100,8 @@ class StatusWatcher:
                 on_poll=on_poll,
                 stats=self.stats,
             )
+            if client.coordinator is not None:  # a board shared by many processes, or this
+                status_source = client.coordinator.status_source(status_source)
         self._source = status_source
         self._clock = client.clock
         self._sleep = client.sleep
