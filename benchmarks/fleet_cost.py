@@ -155,6 +155,9 @@ FULL: dict[str, Any] = {
     "quick": False,
     "sizes": [1000, 10_000],
     "per_server_sizes": [1000, 10_000],
+    # The wall-time target of the largest coalesced fleet is judged over several runs: one
+    # lucky run proves little on a shared machine.
+    "coalesced_repeats": {10_000: 3},
     "poll_interval": 1.0,
     "max_poll_interval": 15.0,
 }
@@ -173,7 +176,8 @@ def run(*, quick: bool) -> dict[str, Any]:
     p = QUICK if quick else FULL
     runs = []
     for count in p["sizes"]:
-        runs.append(_one(count, True, p))
+        for _ in range(p.get("coalesced_repeats", {}).get(count, 1)):
+            runs.append(_one(count, True, p))
         if count in p["per_server_sizes"]:
             runs.append(_one(count, False, p))
     result: dict[str, Any] = {
@@ -201,14 +205,23 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "" if r["failed"] == 0 else f"{r['failed']} servers failed",
                 )
             )
+    walls: dict[tuple[int, str], list[tuple[float, float, bool]]] = {}
+    for r in result["runs"]:
+        n, mode = r["servers"], "coalesced" if r["coalesce"] else "per-server"
         limit = 1.5 * r["slowest_transition_s"] + r["request_phase_s"]
+        met = r["wall_s"] <= limit and r["failed"] == 0
+        walls.setdefault((n, mode), []).append((r["wall_s"], limit, met))
+    for (n, mode), seen in walls.items():
+        met = sum(ok for *_, ok in seen)
         rows.append(
             target(
                 f"fleet.start {fmt(n)}, {mode}: wall time",
-                "<= 1.5 x slowest transition + request phase",
-                f"{r['wall_s']:.1f} s vs {limit:.1f} s",
-                r["wall_s"] <= limit and r["failed"] == 0,
-                f"request phase {r['request_phase_s']:.1f} s (no rate limit)",
+                "<= 1.5 x slowest transition + request phase"
+                + (f", in {len(seen)} of {len(seen)} runs" if len(seen) > 1 else ""),
+                "; ".join(f"{wall:.1f} s vs {limit:.1f} s" for wall, limit, _ in seen)
+                + (f" ({met} of {len(seen)} met)" if len(seen) > 1 else ""),
+                met == len(seen),
+                "no rate limit",
             )
         )
     return rows

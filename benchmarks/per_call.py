@@ -372,18 +372,40 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         c = figures["ratio_client_over_httpx"]
         rows.append(
             target(
-                f"get_server vs bare aiohttp, {inflight} in flight",
-                ">= 0.90x",
+                f"get_server vs bare aiohttp + .json(), {inflight} in flight",
+                ">= 1.00x",
                 f"{a['median']:.2f}x (IQR {a['q1']:.2f}-{a['q3']:.2f})",
-                a["median"] >= 0.90,
+                a["median"] >= 1.0,
             )
         )
+        if inflight == max(result["get_server"], key=int):
+            cpu = figures["cpu_ratio_client_over_aiohttp"]
+            rows.append(
+                target(
+                    f"client CPU per request vs bare aiohttp, {inflight} in flight",
+                    "<= 1.00x",
+                    f"{cpu['median']:.2f}x (IQR {cpu['q1']:.2f}-{cpu['q3']:.2f})",
+                    cpu["median"] <= 1.0,
+                )
+            )
         rows.append(
             target(
                 f"get_server vs httpx, {inflight} in flight",
                 ">= 2x",
                 f"{c['median']:.2f}x (IQR {c['q1']:.2f}-{c['q3']:.2f})",
                 c["median"] >= 2.0,
+            )
+        )
+    for size, figures in result["list_servers"].items():
+        if size != max(result["list_servers"], key=int):
+            continue
+        a = figures["ratio_client_over_aiohttp"]
+        rows.append(
+            target(
+                f"list_servers(page_size={size}) vs bare aiohttp + .json() of the same page",
+                ">= 1.00x",
+                f"{a['median']:.2f}x (IQR {a['q1']:.2f}-{a['q3']:.2f})",
+                a["median"] >= 1.0,
             )
         )
     return rows

@@ -206,9 +206,9 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         target(
             f"{n} single waiters, peak RSS of the client process",
-            "< 150 MiB",
+            "< 100 MiB",
             f"{http['peak_rss_kib'] / 1024:.0f} MiB",
-            http["peak_rss_kib"] / 1024 < 150,
+            http["peak_rss_kib"] / 1024 < 100,
             f"real Client; whole process ({http['baseline_rss_kib'] / 1024:.0f} MiB before the "
             f"waiters), {http['growth_kib_per_waiter']:.1f} KiB per waiter incl. queued requests; "
             f"wait_many: {many['peak_rss_kib'] / 1024:.0f} MiB",

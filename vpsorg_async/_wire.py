@@ -10,7 +10,6 @@ dropping a connection that carried a stray answer.
 from __future__ import annotations
 
 import email.utils
-import functools
 import math
 import operator
 import time
@@ -189,15 +188,21 @@ def attempt_timeout(own: aiohttp.ClientTimeout, remaining: float) -> aiohttp.Cli
     total: float | None = None
     if remaining <= policy.UNBOUNDED_TIMEOUT:
         total = math.ceil(remaining / policy.TIMEOUT_GRAIN) * policy.TIMEOUT_GRAIN
-    return _timeout(own, total)
-
-
-@functools.lru_cache(maxsize=256)
-def _timeout(own: aiohttp.ClientTimeout, total: float | None) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(
+    last = _last_timeout
+    if last and last[0] is own and last[1] == total:  # identity: no hashing of ClientTimeout
+        shared: aiohttp.ClientTimeout = last[2]
+        return shared
+    limit = aiohttp.ClientTimeout(
         total=own.total if total is None else min(total, own.total or total),
         connect=own.connect,
         sock_read=own.sock_read,
         sock_connect=own.sock_connect,
         ceil_threshold=math.inf,
     )
+    _last_timeout[:] = (own, total, limit)
+    return limit
+
+
+#: The last timeout built, by the session timeout it came from (the same object call after
+#: call) and its total: consecutive calls share it.
+_last_timeout: list[Any] = []
