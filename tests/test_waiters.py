@@ -28,7 +28,7 @@ from vpsorg_async import (
 from vpsorg_async._policy import MIN_POLL_TIMEOUT
 from vpsorg_async.testing import Delays, Faults, ManualClock, Simulator
 from vpsorg_async.waiters import DELETED, WAITERS, StatusWatcher, Verdict, rule_for
-from vpsorg_async.waiters._schedule import PollSchedule, half_jitter
+from vpsorg_async.waiters._schedule import AgeSchedule, PollSchedule, half_jitter
 
 
 def _5xx() -> ServerError:
@@ -352,13 +352,15 @@ async def test_watcher_deadlines_are_exact_per_server() -> None:
         for server_id, timeout in ((1, 2.5), (2, 6.0), (3, 6.0)):
             watcher.watch(server_id, WAITERS["active"], timeout=timeout, on_done=done)
         await all_done.wait()
-    # ticks at t = 0, 1, 2.5 (server 1's deadline), 4.75, then 6 (clipped: not 8.125)
-    assert [sum(api.sleeps[:i]) for i in range(1, len(api.sleeps) + 1)] == [1, 2.5, 4.75, 6]
+    # pauses of 0.4 of the time since the join, at least 1: ticks at t = 0, 1, 2, 2.5 (server
+    # 1's deadline), 3.5, 4.9, then 6 (clipped: not 6.86)
+    ticks = [sum(api.sleeps[:i]) for i in range(1, len(api.sleeps) + 1)]
+    assert ticks == pytest.approx([1, 2, 2.5, 3.5, 4.9, 6])
     first, second = results[1].error, results[2].error
     assert isinstance(first, WaiterTimeoutError)
     assert isinstance(second, WaiterTimeoutError)
-    assert (first.elapsed, first.polls) == (2.5, 3)
-    assert (second.elapsed, second.polls) == (6, 5)
+    assert (first.elapsed, first.polls) == (2.5, 4)
+    assert (second.elapsed, second.polls) == (6, 7)
 
 
 async def test_watcher_wait_and_a_failing_callback() -> None:
@@ -472,3 +474,15 @@ async def test_watcher_is_single_use_and_a_cancelled_wait_is_forgotten() -> None
         async with watcher:
             pass
     assert await waiters.wait_many(api.client, [], "active") == {}
+
+
+@pytest.mark.parametrize("took", [0.3, 1.0, 2.2, 3.0, 7.5, 40.0])
+def test_a_shared_tick_sees_a_change_within_1_4_times_the_time_it_took(took: float) -> None:
+    schedule = AgeSchedule(first=1.0, cap=60.0, jitter=None, growth=1.4)
+    schedule.restart(100.0)  # the last server joined at t = 100
+    tick = 100.0
+    while tick < 100.0 + took:
+        pause = schedule.next_delay(tick)
+        assert pause >= 1.0  # never more often than poll_interval
+        tick += pause
+    assert tick - 100.0 <= max(1.4 * took, took + 1.0)

@@ -59,11 +59,12 @@ LIST_COUNT_SLACK = 100
 DEFAULT_WAIT_TIMEOUT = 600.0
 #: The first pause between polls: start/stop/reboot usually finish within a few seconds.
 DEFAULT_POLL_INTERVAL = 1.0
-#: How much each pause grows over the last when many servers share one poller (fleets,
-#: ``wait_many``). At 1.5 a pause is never more than half the time already waited, so a state
-#: change is seen by 1.5x the time it took (doubling allows 2x), for about 1.7 times as many
-#: ticks: cheap, since a shared tick is one list request.
-SHARED_POLL_GROWTH = 1.5
+#: How much each tick's age grows over the last one's when many servers share one poller
+#: (fleets, ``wait_many``): a pause is 0.4 of the time waited since the last server joined (at
+#: least ``poll_interval``), so a state change is seen by 1.4x the time it took, and still by
+#: 1.5x once the tick's own sweep of the list is counted (a pause that doubles allows about 2x).
+#: It costs some more ticks: cheap, since a shared tick is one list request.
+SHARED_POLL_GROWTH = 1.4
 #: The same for a single waiter, whose every poll is a GET of its own: doubling halves the
 #: requests of a long wait, which matters when thousands of waiters each poll alone.
 SINGLE_POLL_GROWTH = 2.0

@@ -15,7 +15,15 @@ import backoff
 from .. import _policy as policy
 from .._errors import ValidationError
 
-__all__ = ["Jitter", "PollSchedule", "Polling", "check_seconds", "half_jitter", "request_timeout"]
+__all__ = [
+    "AgeSchedule",
+    "Jitter",
+    "PollSchedule",
+    "Polling",
+    "check_seconds",
+    "half_jitter",
+    "request_timeout",
+]
 
 Jitter = Callable[[float], float]
 
@@ -61,6 +69,35 @@ class PollSchedule:
     def next_delay(self) -> float:
         """The next pause in seconds, jittered, never above ``cap`` nor below 0."""
         delay = next(self._delays)
+        if self._jitter is not None:
+            delay = self._jitter(delay)
+        return min(max(delay, 0.0), self._cap)
+
+
+class AgeSchedule:
+    """Pauses of a shared poller, in proportion to how long its servers have been waited for.
+
+    Each pause is ``growth - 1`` times the time since the last server joined, never less than
+    ``first`` nor more than ``cap``, jittered downwards only. Past the first few ticks each one
+    stands at ``growth`` times the previous one's age, so a change that took ``T`` seconds after
+    the last request is seen by ``growth * T`` (or ``T + first``, early on). A geometric series
+    of pauses (``PollSchedule``) outgrows the time waited and may see it only at about ``2 T``.
+    """
+
+    def __init__(self, *, first: float, cap: float, jitter: Jitter | None, growth: float) -> None:
+        self._first = first
+        self._cap = cap
+        self._jitter = jitter
+        self._share = growth - 1
+        self._since = 0.0
+
+    def restart(self, now: float) -> None:
+        """Count the time waited from ``now`` (new servers joined)."""
+        self._since = now
+
+    def next_delay(self, now: float) -> float:
+        """The pause after a tick at ``now``, jittered, within ``first`` and ``cap``."""
+        delay = max(self._first, self._share * (now - self._since))
         if self._jitter is not None:
             delay = self._jitter(delay)
         return min(max(delay, 0.0), self._cap)
@@ -114,6 +151,12 @@ class Polling:
     def schedule(self, growth: float) -> PollSchedule:
         """A fresh schedule of pauses, each ``growth`` times the last."""
         return PollSchedule(
+            first=self.poll_interval, cap=self.max_poll_interval, jitter=self.jitter, growth=growth
+        )
+
+    def shared_schedule(self, growth: float) -> AgeSchedule:
+        """A shared poller's schedule: each tick ``growth`` times the age of the previous one."""
+        return AgeSchedule(
             first=self.poll_interval, cap=self.max_poll_interval, jitter=self.jitter, growth=growth
         )
 

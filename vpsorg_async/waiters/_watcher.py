@@ -1,8 +1,9 @@
 """``StatusWatcher``: one poll loop that waits for many servers (coalesced polling).
 
-The loop ticks on the client's clock: ``poll_interval`` apart, each pause ``SHARED_POLL_GROWTH``
-times the last up to ``max_poll_interval``, jittered; it restarts when new servers join, and a
-pause never runs past the earliest deadline of a pending server, which gets one last poll there.
+The loop ticks on the client's clock: each pause 0.4 of the time waited since the last server
+joined (``SHARED_POLL_GROWTH`` 1.4: a tick at 1.4 times the previous one's age), at least
+``poll_interval`` and at most ``max_poll_interval``, jittered; a pause never runs past the earliest deadline
+of a pending server, which gets one last poll there.
 At each tick it asks its :class:`~vpsorg_async._seams.StatusSource` about every pending server
 (by default :class:`~._sweep.ApiStatusSource`: a sweep of the list or per-server GETs) and hands
 each sighting to the server's :class:`~._judge.Watch`, the judge every waiter shares.
@@ -46,10 +47,11 @@ class StatusWatcher:
     server with a callback and :meth:`wait` awaits one. Leaving the block stops the loop (and
     forgets servers still pending, without calling their callbacks).
 
-    The schedule is the waiters' one, shared: ticks ``poll_interval`` apart, growing by half
-    (``SHARED_POLL_GROWTH``) up to ``max_poll_interval`` with jitter; it restarts when new
-    servers join, and a pause never runs past the earliest deadline of a pending server, which
-    gets one last poll there.
+    The schedule is shared: each pause 0.4 of the time since the last server joined
+    (``SHARED_POLL_GROWTH`` 1.4), at least ``poll_interval`` and at most ``max_poll_interval``,
+    with jitter, so a change is seen within 1.4 times the time it took (``poll_interval`` more,
+    early on); a pause never runs past the earliest deadline of a
+    pending server, which gets one last poll there.
 
     Args:
         client: the client to poll with; its ``clock`` and ``sleep`` drive the loop.
@@ -106,10 +108,10 @@ class StatusWatcher:
         self._clock = client.clock
         self._sleep = client.sleep
         self._first = poll_interval
-        self._schedule = polling.schedule(policy.SHARED_POLL_GROWTH)
+        self._schedule = polling.shared_schedule(policy.SHARED_POLL_GROWTH)
         self._entries: dict[int, _Entry] = {}
         self._due = math.inf  # clock time of the next tick
-        self._joined = False
+        self._joined: float | None = None  # when the last server joined, until a tick sees it
         self._busy = asyncio.Event()  # set while servers are pending
         self._nudge = asyncio.Event()  # set when the next tick moved earlier
         self._group: asyncio.TaskGroup | None = None
@@ -176,7 +178,7 @@ class StatusWatcher:
         now = self._clock()
         watch = Watch(server_id, rule, now, now + timeout, location)
         self._entries[server_id] = _Entry(watch, on_done)
-        self._joined = True
+        self._joined = now
         due = min(now if immediately else now + self._first, watch.deadline)
         if due < self._due:
             self._due = due
@@ -228,9 +230,9 @@ class StatusWatcher:
             if not pending:
                 self._idle()
                 continue
-            if self._joined:
-                self._schedule.restart()
-                self._joined = False
+            if self._joined is not None:
+                self._schedule.restart(self._joined)
+                self._joined = None
             self._due = math.inf  # servers joining during the tick may bring the next one forward
             await self._tick(pending)
             now = self._clock()
@@ -241,7 +243,7 @@ class StatusWatcher:
                 self._idle()
                 continue
             earliest = min(entry.watch.deadline for entry in self._entries.values())
-            self._due = min(self._due, now + self._schedule.next_delay(), earliest)
+            self._due = min(self._due, now + self._schedule.next_delay(now), earliest)
 
     def _idle(self) -> None:
         self._busy.clear()
