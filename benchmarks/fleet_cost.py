@@ -269,7 +269,8 @@ def markdown(result: dict[str, Any]) -> str:
         rows,
     ) + (
         f"\n\nStart takes {result['start_delay_s'][0]:g}-{result['start_delay_s'][1]:g} s per "
-        f"server (uniform); polling {result['poll_interval']:g} s growing by half to "
-        f"{result['max_poll_interval']:g} s; concurrency {CONCURRENCY}; a fresh simulator "
+        f"server (uniform); shared polling pauses 0.4 of the time waited, from "
+        f"{result['poll_interval']:g} s to {result['max_poll_interval']:g} s; concurrency "
+        f"{CONCURRENCY}; a fresh simulator "
         "process per run, its ledger counting the requests."
     )
