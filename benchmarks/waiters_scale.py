@@ -1,7 +1,7 @@
 """Question 3: what do 10,000 concurrent single-server waiters cost in memory and CPU?
 
 Each waiter is ``waiters.wait_until_active(client, id)`` on a server that stays ``provisioning``
-for longer than the measurement, with the default poll schedule (1 s growing by half to 15 s, jittered).
+for longer than the measurement, with the default poll schedule (1 s doubling to 15 s, jittered).
 Two client processes, each fresh:
 
 - *waiter alone*: a stand-in client whose ``get_server`` returns a freshly decoded
