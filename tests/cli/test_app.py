@@ -103,7 +103,7 @@ def test_retries_are_shown_and_failure_is_one_line(vpsorg: Vpsorg, sim: Threaded
     result = vpsorg("servers", "get", str(server_id))
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"warning: GET /servers/{server_id}/ failed")
+    assert lines[0].startswith(f"info: GET /servers/{server_id}/ failed (502); retry 1 of 2")
     assert lines[-1].startswith(f"error: the API failed to get server {server_id} after 3 attempts")
     assert lines[-1].endswith(": 502 Bad Gateway (502)")
     assert len(lines) == 3  # two retries, one error
