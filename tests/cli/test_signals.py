@@ -281,8 +281,7 @@ def test_without_quiet_each_warning_shows_once(
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert (
-        sum("info: GET /servers/7/ failed" in line and "retry 1 of" in line for line in lines)
-        == 1
+        sum("info: GET /servers/7/ failed" in line and "retry 1 of" in line for line in lines) == 1
     )
     assert lines[-1].startswith("error: could not get server 7")
 
