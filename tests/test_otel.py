@@ -18,12 +18,21 @@ import aiohttp
 import pytest
 from aioresponses import aioresponses
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from vpsorg_async import Client, ConfigurationError, NotFoundError, TransportError, fleet, waiters
+from vpsorg_async import (
+    Client,
+    ConfigurationError,
+    NotFoundError,
+    RateLimitError,
+    TransportError,
+    fleet,
+    waiters,
+)
+from vpsorg_async._ratelimit import DeadlineWouldPass
 from vpsorg_async.testing import Delays, Simulator
 from vpsorg_async.testing.examples import DETAIL_RESPONSE
 
@@ -49,8 +58,8 @@ def named(exporter: InMemorySpanExporter, name: str) -> list[ReadableSpan]:
     return [span for span in exporter.get_finished_spans() if span.name == name]
 
 
-def attributes_of(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
+def attributes_of(item: ReadableSpan | Event) -> dict[str, Any]:
+    return dict(item.attributes or {})
 
 
 def parent_of(span: ReadableSpan) -> int | None:
@@ -88,11 +97,11 @@ async def test_a_call_is_a_client_span_and_each_attempt_its_child(
     (retry,) = call.events
     assert retry.name == "retry"
     assert attributes_of(retry)["error.type"] == "ServerError"
-    assert retry.attributes["vpsorg.retry.delay"] > 0
+    assert attributes_of(retry)["vpsorg.retry.delay"] > 0
 
 
 async def test_a_failed_call_carries_its_error_type(
-    spans: InMemorySpanExporter, mocked: aioresponses, make_client: MakeClient, unused_tcp_port: int
+    spans: InMemorySpanExporter, mocked: aioresponses, make_client: MakeClient
 ) -> None:
     client = make_client(base_url=BASE)
     mocked.get(ITEM.replace("12345", "7"), status=404)
@@ -119,6 +128,40 @@ async def test_a_cancelled_call_still_ends_its_spans(
     (call,) = named(spans, "GET /servers/{server_id}/")
     assert attributes_of(call)["error.type"] == "CancelledError"
     assert len(named(spans, "GET /servers/{server_id}/ attempt")) == 1
+
+
+class _RefusesTheSecond:
+    """A pacer that lets the first attempt go and refuses every later one (a 429's pause)."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+
+    async def wait_turn(self, deadline: float) -> None:
+        self.turns += 1
+        if self.turns > 1:
+            raise DeadlineWouldPass(30.0, pause=30.0)
+
+    def on_success(self) -> None:
+        return None
+
+    def on_throttle(self, retry_after: float | None) -> None:
+        return None
+
+
+async def test_a_call_refused_before_sending_is_a_span_of_its_own(
+    spans: InMemorySpanExporter, mocked: aioresponses, make_client: MakeClient
+) -> None:
+    client = make_client(base_url=BASE, pacer=_RefusesTheSecond())
+    mocked.get(ITEM, payload=DETAIL_RESPONSE)
+    await client.get_server(12345)
+    with pytest.raises(RateLimitError):
+        await client.get_server(12345)  # the same task: the first call's span is over
+    first, second = named(spans, "GET /servers/{server_id}/")
+    assert attributes_of(first)["http.response.status_code"] == 200
+    assert "error.type" not in attributes_of(first)
+    assert attributes_of(second)["error.type"] == "RateLimitError"
+    assert second.status.status_code is StatusCode.ERROR
+    assert len(named(spans, "GET /servers/{server_id}/ attempt")) == 1  # nothing sent
 
 
 async def test_tracing_false_and_no_provider_trace_nothing(
