@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -60,8 +61,10 @@ def test_verbose_shows_each_request_without_the_token(
     result = vpsorg("--verbose", "servers", "get", str(server_id), "-o", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["id"] == server_id  # stdout stays machine-readable
-    assert f"GET /servers/{server_id}/ -> 200 in " in result.stderr
-    assert "(attempt 1)" in result.stderr
+    (line,) = result.stderr.splitlines()  # from the on_response hook, not a log line too
+    assert re.fullmatch(
+        rf"\[ *\d+\.\d\ds\] GET /servers/{server_id}/ -> 200 in [\d.]+ ms \(attempt 1\)", line
+    )
     quiet = vpsorg("servers", "get", str(server_id))
     assert quiet.stderr == ""
 
