@@ -281,3 +281,15 @@ def test_a_program_that_does_not_trace_never_imports_opentelemetry() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+async def test_a_deletion_wait_ends_with_the_servers_absence(spans: InMemorySpanExporter) -> None:
+    async with Simulator(servers=0, delays=Delays.fast()) as sim:
+        server_id = sim.add_server(name="gone", status="active")["id"]
+        async with Client(sim.token, base_url=sim.url) as client:
+            await client.delete_server(server_id)
+            await waiters.wait_until_deleted(client, server_id, poll_interval=0.01)
+    (wait,) = named(spans, "vpsorg.wait")
+    assert attributes_of(wait)["vpsorg.server.status"] == "deleted"
+    assert attributes_of(wait.events[-1])["error.type"] == "NotFoundError"  # the API's 404
+    assert wait.status.status_code is StatusCode.UNSET

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from vpsorg_async import Client
-from vpsorg_async.cli import _servers
+from vpsorg_async import Client, ResponseEvent
+from vpsorg_async.cli import _runtime, _servers
 from vpsorg_async.testing import Faults
 
 from .helpers import TOKEN, ThreadedSimulator, Vpsorg
@@ -116,3 +116,23 @@ def test_unreachable_api(vpsorg: Vpsorg) -> None:
     result = vpsorg("--base-url", "http://127.0.0.1:9/api/v1", "servers", "list")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1].startswith("error: could not list servers after ")
+
+
+def test_verbose_lines_tell_an_attempt_without_an_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    show = _runtime.request_lines()
+    common: dict[str, Any] = {
+        "endpoint": "get_server", "method": "GET", "path_template": "/servers/{server_id}/",
+        "path": "/servers/7/", "server_id": 7, "elapsed": 0.002, "call_elapsed": 0.5,
+        "error": None, "final": True,
+    }  # fmt: skip
+    show(ResponseEvent(**common, attempt=2, status=None, error_type="TransportError"))
+    show(
+        ResponseEvent(
+            **common, attempt=3, status=None, error_type="RequestTimeoutError", sent=False
+        )
+    )
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith("GET /servers/7/ -> no answer (TransportError) in 2.0 ms (attempt 2)")
+    assert lines[1].endswith("-> not sent (RequestTimeoutError) in 2.0 ms (attempt 3)")
