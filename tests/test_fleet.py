@@ -181,7 +181,10 @@ async def test_coalesced_waiting_costs_about_one_request_per_tick() -> None:
         await fleet.start(client, ids, **POLL)
         coalesced = sim.ledger.count("list_servers") + sim.ledger.count("get_server")
         assert sim.ledger.count("get_server") <= 2
-        assert coalesced <= 15
+        # about one request a tick: the ticks of the shared schedule (pauses of 0.4 of the
+        # time waited, at least poll_interval) while 200 servers take their time, nowhere near
+        # one GET per server per tick
+        assert coalesced <= 20
 
         sim.ledger.reset()
         await fleet.stop(client, ids, coalesce=False, **POLL)

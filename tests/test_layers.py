@@ -34,6 +34,8 @@ LAYER = {
     "_errors": 1,
     "_validate": 2,
     "_logonce": 2,
+    "_logenv": 0,
+    "_events": 2,  # the hooks' records; names the endpoint row and the tracer for types only
     "_answers": 2,
     "_config": 2,
     "_models": 3,
@@ -41,6 +43,8 @@ LAYER = {
     "_convert": 4,
     "_endpoints": 4,
     "_wire": 5,
+    "_otel": 5,  # imported only when tracing is on (by _observe, lazily)
+    "_observe": 6,
     "_session": 6,
     "_methods": 6,  # names Client only for type checking
     "_pages": 7,  # the walks Client's methods use; Client itself only for type checking

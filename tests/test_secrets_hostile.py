@@ -19,6 +19,7 @@ from copy import deepcopy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
+import attrs
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
@@ -28,10 +29,14 @@ from vpsorg_async import (
     AuthenticationError,
     BadRequestError,
     Client,
+    Events,
     NotFoundError,
     RateLimitError,
+    RequestEvent,
     RequestTimeoutError,
     ResponseDecodeError,
+    ResponseEvent,
+    RetryEvent,
     ServerError,
     ServerList,
     TransportError,
@@ -181,6 +186,27 @@ async def test_an_echoed_token_never_shows(echoing: str, server_id: int) -> None
     if isinstance(error, APIError):  # the data a user may print stays clean too
         for text in (error.detail or "", repr(error.field_errors), error.request_id or ""):
             assert not leaks(text), text
+
+
+async def test_the_hooks_records_never_carry_an_echoed_token(echoing: str) -> None:
+    """Every record of every attempt (retries of 429, 500 and 502 included), rendered every way."""
+    heard: list[RequestEvent | ResponseEvent | RetryEvent] = []
+    events = Events(on_request=heard.append, on_response=heard.append, on_retry=heard.append)
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    async with Client(TOKEN, base_url=echoing, sleep=no_wait, events=events) as client:
+        for server_id in sorted(ANSWERS):
+            await failure(client.get_server(server_id))
+    assert {r.server_id for r in heard} == set(ANSWERS)
+    assert sum(isinstance(r, RetryEvent) for r in heard) >= 6  # 6, 8, 9 were retried
+    for record in heard:
+        for text in (repr(record), str(attrs.asdict(record, recurse=False))):
+            assert not leaks(text), text
+        error = getattr(record, "error", None)
+        if error is not None:
+            assert_no_leak(error)
 
 
 async def test_redaction_keeps_what_is_not_the_token(echoing: str) -> None:

@@ -630,11 +630,13 @@ async def test_cancel_a_real_request_leaves_nothing_open(serve: Serve, token: st
 
 def records(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
     return [
-        r.getMessage() for r in caplog.records if r.name == "vpsorg_async" and r.levelno == level
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "vpsorg_async.http" and r.levelno == level
     ]
 
 
-async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
+async def test_one_debug_line_per_attempt_and_an_info_line_per_retry(
     mocked: aioresponses, client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="vpsorg_async")
@@ -650,13 +652,14 @@ async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
     assert debug[1].endswith("(attempt 2)")
     assert debug[2].startswith("GET /servers/12345/ -> 200 in ")
     assert debug[2].endswith("(attempt 3)")
-    warning = records(caplog, logging.WARNING)
-    assert len(warning) == 2
-    assert warning[0].startswith("GET /servers/12345/ failed (503); retry 1 of 2 in ")
-    assert warning[1].startswith("GET /servers/12345/ failed (TransportError); retry 2 of 2 in ")
+    info = records(caplog, logging.INFO)
+    assert len(info) == 2
+    assert info[0].startswith("GET /servers/12345/ failed (503); retry 1 of 2 in ")
+    assert info[1].startswith("GET /servers/12345/ failed (TransportError); retry 2 of 2 in ")
+    assert records(caplog, logging.WARNING) == []  # a retry is routine, not a warning
 
 
-async def test_no_warning_without_a_retry(
+async def test_no_retry_line_without_a_retry(
     mocked: aioresponses, make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="vpsorg_async")
@@ -667,7 +670,7 @@ async def test_no_warning_without_a_retry(
     with pytest.raises(ServerError):
         await client.get_server(12345)
     assert len(records(caplog, logging.DEBUG)) == 2
-    assert records(caplog, logging.WARNING) == []
+    assert records(caplog, logging.INFO) == []
 
 
 async def test_nothing_is_logged_above_debug_on_success(
@@ -676,7 +679,7 @@ async def test_nothing_is_logged_above_debug_on_success(
     caplog.set_level(logging.INFO, logger="vpsorg_async")
     mocked.get(ITEM, payload=DETAIL_RESPONSE)
     await client.get_server(12345)
-    assert [r for r in caplog.records if r.name == "vpsorg_async"] == []
+    assert [r for r in caplog.records if r.name.startswith("vpsorg_async")] == []
 
 
 # --- on the wire (a real aiohttp server on 127.0.0.1) -------------------------------------------

@@ -17,6 +17,7 @@ types re-exported here) and ``to_jsonable`` load on first use.
 """
 
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from ._endpoints import ENDPOINTS, Endpoint
@@ -45,6 +46,8 @@ from ._errors import (
     WaiterFailedError,
     WaiterTimeoutError,
 )
+from ._events import Events, RequestEvent, ResponseEvent, RetryEvent
+from ._logenv import log_to_stderr
 from ._models import (
     ActionResult,
     ActionServer,
@@ -61,7 +64,7 @@ from ._models import (
     ServerStatus,
     UpdateServer,
 )
-from ._policy import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
+from ._policy import BASE_URL_ENV, DEFAULT_BASE_URL, LOG_ENV, TOKEN_ENV
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -74,6 +77,8 @@ if TYPE_CHECKING:
 # A library leaves where its log goes to the application: without this, Python's last-resort
 # handler would print every WARNING (each retry) to stderr of a program that configured nothing.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+# ...unless the user asks, with VPSORG_LOG=debug (info, warning, error): read once, here.
+log_to_stderr(os.environ.get(LOG_ENV))
 
 
 #: Names this module hands out on first use, not at import: ``Client`` pulls in aiohttp (the bulk
@@ -126,6 +131,7 @@ __all__ = [
     "CreateServer",
     "CreatedServer",
     "Endpoint",
+    "Events",
     "FleetAbortedError",
     "FleetError",
     "FleetEvent",
@@ -139,9 +145,12 @@ __all__ = [
     "Plan",
     "PlanDetail",
     "RateLimitError",
+    "RequestEvent",
     "RequestTimeoutError",
     "ResourceUsage",
     "ResponseDecodeError",
+    "ResponseEvent",
+    "RetryEvent",
     "Server",
     "ServerDetail",
     "ServerError",

@@ -23,6 +23,7 @@ from . import _policy as policy
 from ._config import check_base_url, check_token
 from ._endpoints import ENDPOINTS, Endpoint
 from ._errors import ConfigurationError, ValidationError
+from ._events import Events, RequestHook, ResponseHook, RetryHook
 from ._methods import check_query, endpoint
 from ._models import (
     ActionResult,
@@ -33,6 +34,7 @@ from ._models import (
     ServerList,
     ServerStatus,
 )
+from ._observe import observe
 from ._pages import deadline_of, walk
 from ._ratelimit import RateLimiter
 from ._reconcile import create_reconciled
@@ -70,12 +72,18 @@ class Client:
         coordinator: a backend shared by many processes (``vpsorg_async.redis.RedisCoordinator``)
             that supplies the pacer (``rate_limit`` then is the budget of all of them together),
             the create lock and the waiters' status source. ``async with Client(...)`` opens it.
+        events: hooks that receive a frozen record at each step of every call (``Events``).
+        on_request, on_response, on_retry: the same hooks one by one (both may be given).
+        tracing: OpenTelemetry spans for calls, waits and fleets; None (default): on when the
+            application has set a tracer provider before making the client; True: on (needs
+            ``vpsorg-async[otel]``); False: off.
 
     Raises:
-        ConfigurationError: no token, a base URL with a user or password in it, or a plain-http
-            base URL to a non-loopback host.
+        ConfigurationError: no token, a base URL with a user or password in it, a plain-http
+            base URL to a non-loopback host, or ``tracing=True`` without ``opentelemetry-api``.
         ValidationError: a bad timeout, max_retries, rate_limit, max_connections,
-            max_response_bytes or user_agent (control characters such as CR or LF).
+            max_response_bytes or user_agent (control characters such as CR or LF), or a hook
+            that is not callable.
     """
 
     def __init__(
@@ -95,6 +103,11 @@ class Client:
         pacer: Pacer | None = None,
         create_lock: CreateLock | None = None,
         coordinator: Coordinator | None = None,
+        events: Events | None = None,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
+        on_retry: RetryHook | None = None,
+        tracing: bool | None = None,
     ) -> None:
         caller = sys._getframe(1)
         self._made_at = f"{caller.f_code.co_filename}:{caller.f_lineno}"
@@ -127,6 +140,11 @@ class Client:
         self.sleep = sleep
         #: Held per name by reconciling creates (and by ``fleet.create``).
         self.create_lock: CreateLock = create_lock or LocalCreateLocks()
+        # Who hears of each call (hooks, OpenTelemetry); None: nobody, and calls pay nothing.
+        self._hooks = observe(
+            events, on_request=on_request, on_response=on_response, on_retry=on_retry,
+            tracing=tracing, base_url=self.base_url, clock=clock,
+        )  # fmt: skip
         self._session = Session(
             token=token,
             base_url=self.base_url,
@@ -139,6 +157,7 @@ class Client:
             max_response_bytes=max_response_bytes,
             clock=clock,
             sleep=sleep,
+            hooks=self._hooks,
         )
 
     def __repr__(self) -> str:

@@ -43,6 +43,8 @@ TIMEOUT_GRAIN = 0.01
 #: Environment variables read when the arguments are not given.
 TOKEN_ENV = "VPSORG_API_TOKEN"
 BASE_URL_ENV = "VPSORG_BASE_URL"
+#: ``debug``, ``info``, ``warning`` or ``error``: a stderr log at that level (``_logenv``).
+LOG_ENV = "VPSORG_LOG"
 #: A deadline further away than this (about 30 years) is no deadline: aiohttp's timer and float
 #: arithmetic cannot hold ``math.inf`` or ``1e308`` seconds.
 UNBOUNDED_TIMEOUT = 1e9

@@ -40,6 +40,7 @@ from ._errors import (
     ResponseDecodeError,
     VPSOrgError,
 )
+from ._events import Hooks
 from ._logonce import LogThrottle, error_kind
 from ._ratelimit import DeadlineWouldPass
 from ._redact import redact
@@ -58,7 +59,9 @@ from ._wire import (
 
 __all__ = ["Session"]
 
-logger = logging.getLogger("vpsorg_async")
+#: Each attempt (DEBUG) and each retry (INFO); a child of ``vpsorg_async``, whose level and
+#: handlers it follows.
+logger = logging.getLogger("vpsorg_async.http")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -81,6 +84,7 @@ class Session:
         max_response_bytes: int,
         clock: Clock,
         sleep: Sleep,
+        hooks: Hooks | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._origin = yarl.URL(self._base).origin()
@@ -109,6 +113,8 @@ class Session:
         self._request_headers: dict[str, str] | None = self._headers if session else None
         self._token = token
         self._closed = False
+        #: Who hears of each attempt (``_events``); None: nobody, and no cost.
+        self.hooks = hooks
 
     @property
     def closed(self) -> bool:
@@ -186,85 +192,117 @@ class Session:
         deadline = self._clock() + budget
         delays = None  # made on the first retry: most calls never need one
         attempt = 0
-        while True:
-            attempt += 1
-            try:
+        hooks = self.hooks
+        sent: float | None = None  # with hooks: when the attempt not yet reported was sent
+        status = 0
+        try:
+            while True:
+                attempt += 1
                 try:
-                    await self._pacer.wait_turn(deadline)
-                except DeadlineWouldPass as turn:
-                    raise refused(turn, row, path, attempt) from None
-                remaining = self._time_left(row, path, deadline, attempt)
-                if not self._slots.take_now():
-                    remaining = await self._wait_for_slot(row, path, deadline, attempt, remaining)
-                started = time.perf_counter()
-                status = 0
-                failure = None
-                try:
-                    http = self._http()
-                    async with http.request(
-                        row.method,
-                        target,
-                        params=query,
-                        json=payload,
-                        headers=self._request_headers,
-                        allow_redirects=False,
-                        timeout=attempt_timeout(http.timeout, remaining),
-                    ) as resp:
-                        status = resp.status
-                        if self._plain_body(resp, row, path):
-                            body_bytes = await resp.read()
-                        else:
-                            body_bytes = await self._read_capped(resp, row, path)
-                        headers = resp.headers
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    failure = transport_error(exc, row, path, attempt, remaining, self._token)
-                finally:
-                    self._slots.give()
-                    if logger.isEnabledFor(logging.DEBUG):
-                        logger.debug(
-                            "%s %s -> %s in %.1f ms (attempt %d)",
-                            row.method, path, status or "no answer",
-                            (time.perf_counter() - started) * 1000, attempt,
-                        )  # fmt: skip
-                if failure is not None:
-                    # Raised outside the except block, so that no __context__ holds aiohttp's
-                    # exception: its repr carries the request's headers, Authorization included.
-                    raise failure
-                try:
-                    result = self._outcome(row, path, status, headers, body_bytes, attempt)
-                    if row.echo_id is not None and path_params:
-                        expected = path_params[row.path_params[0]]
-                        check_echo(row, path, row.echo_id, expected, result)
-                except ResponseDecodeError:
-                    drop_connection(resp)  # its stream may be out of step: never reuse it
-                    raise
-                return result
-            except VPSOrgError as exc:
-                if isinstance(exc, RateLimitError):
-                    if not exc.sent:  # refused here by an earlier 429's pause: nothing new
+                    try:
+                        await self._pacer.wait_turn(deadline)
+                    except DeadlineWouldPass as turn:
+                        raise refused(turn, row, path, attempt) from None
+                    remaining = self._time_left(row, path, deadline, attempt)
+                    if not self._slots.take_now():
+                        remaining = await self._wait_for_slot(
+                            row, path, deadline, attempt, remaining
+                        )
+                    started = time.perf_counter()
+                    status = 0
+                    failure = None
+                    if hooks is not None:
+                        hooks.request(row, path, path_params, attempt)
+                        sent = started
+                    try:
+                        http = self._http()
+                        async with http.request(
+                            row.method,
+                            target,
+                            params=query,
+                            json=payload,
+                            headers=self._request_headers,
+                            allow_redirects=False,
+                            timeout=attempt_timeout(http.timeout, remaining),
+                        ) as resp:
+                            status = resp.status
+                            if self._plain_body(resp, row, path):
+                                body_bytes = await resp.read()
+                            else:
+                                body_bytes = await self._read_capped(resp, row, path)
+                            headers = resp.headers
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        failure = transport_error(exc, row, path, attempt, remaining, self._token)
+                    finally:
+                        self._slots.give()
+                        if logger.isEnabledFor(logging.DEBUG):
+                            logger.debug(
+                                "%s %s -> %s in %.1f ms (attempt %d)",
+                                row.method, path, status or "no answer",
+                                (time.perf_counter() - started) * 1000, attempt,
+                            )  # fmt: skip
+                    if failure is not None:
+                        # Raised outside the except block, so that no __context__ holds aiohttp's
+                        # exception: its repr carries the request's headers, Authorization included.
+                        raise failure
+                    try:
+                        result = self._outcome(row, path, status, headers, body_bytes, attempt)
+                        if row.echo_id is not None and path_params:
+                            expected = path_params[row.path_params[0]]
+                            check_echo(row, path, row.echo_id, expected, result)
+                    except ResponseDecodeError:
+                        drop_connection(resp)  # its stream may be out of step: never reuse it
                         raise
-                    self._pacer.on_throttle(exc.retry_after)
-                if not row.idempotent and outcome_unknown(exc):
-                    raise AmbiguousCreateError(request=body, cause=exc) from exc
-                if not is_retryable(exc) or attempt > self._max_retries:
-                    raise
-                if delays is None:
-                    delays = backoff.expo(
-                        base=2, factor=policy.BACKOFF_FIRST, max_value=policy.BACKOFF_MAX
-                    )
-                    next(delays)  # backoff's wait generators are primed before use, as in backoff
-                delay = backoff.full_jitter(next(delays))
-                if isinstance(exc, APIError) and exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
-                if self._clock() + delay >= deadline:
-                    exc.add_note(f"not retried: the call's {budget} s deadline")
-                    raise
-                self._retry_log.log(
-                    logger, logging.WARNING, (row.name, error_kind(exc), attempt),
-                    "%s %s failed (%s); retry %d of %d in %.2f s",
-                    row.method, path, error_kind(exc), attempt, self._max_retries, delay,
+                    if hooks is not None:
+                        hooks.response(
+                            row, path, path_params, attempt, status=status, started=started,
+                            begun=deadline - budget, error=None, final=True,
+                        )  # fmt: skip
+                    return result
+                except VPSOrgError as exc:
+                    if isinstance(exc, RateLimitError):
+                        if not exc.sent:  # refused here by an earlier 429's pause: nothing new
+                            raise
+                        self._pacer.on_throttle(exc.retry_after)
+                    if not row.idempotent and outcome_unknown(exc):
+                        raise AmbiguousCreateError(request=body, cause=exc) from exc
+                    if not is_retryable(exc) or attempt > self._max_retries:
+                        raise
+                    if delays is None:
+                        delays = backoff.expo(
+                            base=2, factor=policy.BACKOFF_FIRST, max_value=policy.BACKOFF_MAX
+                        )
+                        next(
+                            delays
+                        )  # backoff's wait generators are primed before use, as in backoff
+                    delay = backoff.full_jitter(next(delays))
+                    if isinstance(exc, APIError) and exc.retry_after is not None:
+                        delay = max(delay, exc.retry_after)
+                    if self._clock() + delay >= deadline:
+                        exc.add_note(f"not retried: the call's {budget} s deadline")
+                        raise
+                    if hooks is not None:
+                        hooks.response(
+                            row, path, path_params, attempt, status=status, started=sent,
+                            begun=deadline - budget, error=exc, final=False,
+                        )  # fmt: skip
+                        hooks.retry(row, path, path_params, attempt, delay=delay, error=exc)
+                        sent = None
+                    self._retry_log.log(
+                        logger, logging.INFO, (row.name, error_kind(exc), attempt),
+                        "%s %s failed (%s); retry %d of %d in %.2f s",
+                        row.method, path, error_kind(exc), attempt, self._max_retries, delay,
+                    )  # fmt: skip
+                    await self._sleep(delay)
+        except BaseException as exc:
+            # The call ends in failure (or is cancelled): its one final record. Cold path: a
+            # try costs nothing until something is raised.
+            if hooks is not None:
+                hooks.response(
+                    row, path, path_params, attempt, status=status if sent else 0, started=sent,
+                    begun=deadline - budget, error=exc, final=True,
                 )  # fmt: skip
-                await self._sleep(delay)
+            raise
 
     async def _wait_for_slot(
         self, row: Endpoint, path: str, deadline: float, attempt: int, remaining: float

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
-from vpsorg_async import Client
-from vpsorg_async.cli import _servers
+from vpsorg_async import Client, ResponseEvent
+from vpsorg_async.cli import _runtime, _servers
 from vpsorg_async.testing import Faults
 
 from .helpers import TOKEN, ThreadedSimulator, Vpsorg
@@ -60,8 +61,10 @@ def test_verbose_shows_each_request_without_the_token(
     result = vpsorg("--verbose", "servers", "get", str(server_id), "-o", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["id"] == server_id  # stdout stays machine-readable
-    assert f"GET /servers/{server_id}/ -> 200 in " in result.stderr
-    assert "(attempt 1)" in result.stderr
+    (line,) = result.stderr.splitlines()  # from the on_response hook, not a log line too
+    assert re.fullmatch(
+        rf"\[ *\d+\.\d\ds\] GET /servers/{server_id}/ -> 200 in [\d.]+ ms \(attempt 1\)", line
+    )
     quiet = vpsorg("servers", "get", str(server_id))
     assert quiet.stderr == ""
 
@@ -103,7 +106,7 @@ def test_retries_are_shown_and_failure_is_one_line(vpsorg: Vpsorg, sim: Threaded
     result = vpsorg("servers", "get", str(server_id))
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"warning: GET /servers/{server_id}/ failed")
+    assert lines[0].startswith(f"info: GET /servers/{server_id}/ failed (502); retry 1 of 2")
     assert lines[-1].startswith(f"error: the API failed to get server {server_id} after 3 attempts")
     assert lines[-1].endswith(": 502 Bad Gateway (502)")
     assert len(lines) == 3  # two retries, one error
@@ -113,3 +116,23 @@ def test_unreachable_api(vpsorg: Vpsorg) -> None:
     result = vpsorg("--base-url", "http://127.0.0.1:9/api/v1", "servers", "list")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1].startswith("error: could not list servers after ")
+
+
+def test_verbose_lines_tell_an_attempt_without_an_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    show = _runtime.request_lines()
+    common: dict[str, Any] = {
+        "endpoint": "get_server", "method": "GET", "path_template": "/servers/{server_id}/",
+        "path": "/servers/7/", "server_id": 7, "elapsed": 0.002, "call_elapsed": 0.5,
+        "error": None, "final": True,
+    }  # fmt: skip
+    show(ResponseEvent(**common, attempt=2, status=None, error_type="TransportError"))
+    show(
+        ResponseEvent(
+            **common, attempt=3, status=None, error_type="RequestTimeoutError", sent=False
+        )
+    )
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith("GET /servers/7/ -> no answer (TransportError) in 2.0 ms (attempt 2)")
+    assert lines[1].endswith("-> not sent (RequestTimeoutError) in 2.0 ms (attempt 3)")

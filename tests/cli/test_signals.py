@@ -268,6 +268,7 @@ def test_quiet_hides_the_library_warnings(
     result = vpsorg(*args, env={"VPSORG_BASE_URL": dead_api})
     assert result.exit_code == 1
     assert "warning" not in result.stderr
+    assert "info: " not in result.stderr
     assert all(line.startswith("error: ") for line in result.stderr.splitlines())
 
 
@@ -280,8 +281,7 @@ def test_without_quiet_each_warning_shows_once(
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert (
-        sum("warning: GET /servers/7/ failed" in line and "retry 1 of" in line for line in lines)
-        == 1
+        sum("info: GET /servers/7/ failed" in line and "retry 1 of" in line for line in lines) == 1
     )
     assert lines[-1].startswith("error: could not get server 7")
 

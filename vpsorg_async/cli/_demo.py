@@ -140,7 +140,7 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
             click.echo(
                 f"Simulator on {sim.url} (loopback only); a fleet of {count} servers.", err=True
             )
-            async with Client(sim.token, base_url=sim.url) as client:
+            async with Client(sim.token, base_url=sim.url, events=settings.events()) as client:
                 run_step = _Stepper(client, lambda: sim.ledger.total, steps, quiet=settings.quiet)
                 specs = [
                     CreateServer(

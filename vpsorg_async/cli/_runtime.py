@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import click
 
-from vpsorg_async import TOKEN_ENV, ConfigurationError
+from vpsorg_async import TOKEN_ENV, ConfigurationError, Events, ResponseEvent
 from vpsorg_async.waiters import DEFAULT_POLL_INTERVAL
 
 from ._describe import EXIT_INTERRUPTED, EXIT_TERMINATED
@@ -37,6 +37,7 @@ __all__ = [
     "ask",
     "interactive",
     "pass_settings",
+    "request_lines",
     "request_logging",
     "run",
     "sigterm_cancels",
@@ -46,8 +47,11 @@ T = TypeVar("T")
 
 #: Fleet start/stop/reboot ask before touching more servers than this (delete always asks).
 CONFIRM_THRESHOLD = 10
-#: The library's logger: one DEBUG line per request attempt, a WARNING for retries.
+#: The library's logger; its children are ``.http`` (an INFO line per retry, throttled),
+#: ``.waiters``, ``.fleet`` and ``.events``.
 LOGGER = "vpsorg_async"
+#: The child that tells of retries: shown unless ``--quiet``.
+HTTP_LOGGER = "vpsorg_async.http"
 
 
 @attrs.frozen
@@ -64,6 +68,10 @@ class Settings:
     quiet: bool = False
     poll_interval: float = DEFAULT_POLL_INTERVAL
 
+    def events(self) -> Events | None:
+        """The client's hooks for these settings: a line per request with ``--verbose``."""
+        return Events(on_response=request_lines()) if self.verbose else None
+
     def client(self, **options: Any) -> Client:
         """A new ``Client`` for these settings (use it as ``async with``).
 
@@ -77,7 +85,7 @@ class Settings:
             )
         from vpsorg_async import Client  # aiohttp loads here, not for `vpsorg --help`
 
-        return Client(self.token, base_url=self.base_url, **options)
+        return Client(self.token, base_url=self.base_url, events=self.events(), **options)
 
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -175,46 +183,63 @@ def run(main: Coroutine[Any, Any, T], *, on_interrupt: Callable[[], None] | None
         raise click.exceptions.Exit(code) from None
 
 
+def _stderr(line: str) -> None:
+    """Print to the *current* ``sys.stderr`` (CliRunner swaps it; so does rich's live bar,
+    with a proxy that prints above the bar: looking the stream up each time keeps it intact)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def request_lines() -> Callable[[ResponseEvent], None]:
+    """An ``on_response`` hook: one timed line per request attempt (``--verbose``)."""
+    started = time.perf_counter()
+
+    def show(event: ResponseEvent) -> None:
+        if event.status is not None:
+            answer = str(event.status)
+        elif event.sent:
+            answer = f"no answer ({event.error_type})"
+        else:
+            answer = f"not sent ({event.error_type})"
+        _stderr(
+            f"[{time.perf_counter() - started:6.2f}s] {event.method} {event.path} -> {answer} "
+            f"in {event.elapsed * 1000:.1f} ms (attempt {event.attempt})"
+        )
+
+    return show
+
+
 class _StderrHandler(logging.Handler):
-    """Writes the library's log lines to the *current* ``sys.stderr`` (CliRunner swaps it).
-
-    While a live progress bar is on screen, rich has swapped ``sys.stderr`` for a proxy that prints
-    above the bar, so looking the stream up at each line is what keeps the bar intact.
-    """
-
-    def __init__(self, level: int) -> None:
-        super().__init__(level)
-        self.started = time.perf_counter()
+    """Writes the library's log lines to stderr as ``level: message``."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            message = record.getMessage()
-            if record.levelno >= logging.WARNING:
-                line = f"{record.levelname.lower()}: {message}"
-            else:
-                line = f"[{time.perf_counter() - self.started:6.2f}s] {message}"
-            print(line, file=sys.stderr, flush=True)
+            _stderr(f"{record.levelname.lower()}: {record.getMessage()}")
         except Exception:  # pragma: no cover - logging must never break the command
             self.handleError(record)
 
 
 @contextlib.contextmanager
 def request_logging(*, verbose: bool, quiet: bool = False) -> Iterator[None]:
-    """Show the library's log on stderr: every request with ``verbose``, else its warnings.
+    """Show the library's log on stderr: retries (INFO) and warnings; with ``verbose`` all INFO.
 
     ``quiet`` keeps only errors (``--verbose`` wins when both are given: it was asked for). The
-    logger stops propagating meanwhile, so each line is shown once, by this handler.
+    requests themselves are shown by a hook (:meth:`Settings.events`), not by this. The logger
+    stops propagating meanwhile, so each line is shown once, by this handler. A level already
+    set lower (``VPSORG_LOG=debug``) stays: its own handler shows what was asked for.
     """
-    logger = logging.getLogger(LOGGER)
-    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
-    handler = _StderrHandler(level)
-    old_level, old_propagate = logger.level, logger.propagate
+    logger, http = logging.getLogger(LOGGER), logging.getLogger(HTTP_LOGGER)
+    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    retries = logging.ERROR if quiet and not verbose else logging.INFO
+    old = (logger.level, logger.propagate, http.level)
+    handler = _StderrHandler(min(level, retries))
     logger.addHandler(handler)
-    logger.setLevel(level)
+    logger.setLevel(min(level, old[0]) if old[0] else level)
+    http.setLevel(min(retries, old[0]) if old[0] else retries)
     logger.propagate = False
     try:
         yield
     finally:
         logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
+        http.setLevel(old[2])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .. import _policy as policy
 from .._errors import ValidationError
 from .._models import CreateServer
+from .._observe import tracing_of
 from .._seams import CreateLock, StatusSource
 from .._validate import check_id
 from ..waiters._schedule import Polling
@@ -275,4 +276,16 @@ async def _run(
         raise ValidationError("on_progress", "must be callable or None")
     if result is not None and not isinstance(result, FleetResult):
         raise ValidationError("result", "must be a FleetResult or None")
-    return await Run(client, op, keys, options, on_progress, result).run()
+    run = Run(client, op, keys, options, on_progress, result)
+    tracing = tracing_of(client)
+    if tracing is None:
+        return await run.run()
+    with tracing.fleet(op.name, len(keys)) as span:
+        try:
+            return await run.run()
+        finally:  # cancelled too: the result holds every outcome by then
+            done = run.result.outcomes.values()
+            ok = sum(outcome.ok and not outcome.already for outcome in done)
+            already = sum(outcome.ok and outcome.already for outcome in done)
+            failed = sum(not outcome.ok for outcome in done)
+            span.end(ok, already, failed, len(keys) - len(done))

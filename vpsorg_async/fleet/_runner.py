@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Run"]
 
-logger = logging.getLogger("vpsorg_async")
+logger = logging.getLogger("vpsorg_async.fleet")
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")

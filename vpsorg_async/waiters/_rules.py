@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DELETED", "SETTLES_TO", "WAITERS", "Verdict", "WaitRule", "rule_for"]
 
-logger = logging.getLogger("vpsorg_async")
+logger = logging.getLogger("vpsorg_async.waiters")
 
 #: The pseudo-status of a server that no longer exists (the API answers 404).
 DELETED = "deleted"

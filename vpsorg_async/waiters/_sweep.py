@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ApiStatusSource", "PageWalk", "PollObserver", "WatcherStats", "list_matching"]
 
-logger = logging.getLogger("vpsorg_async")
+logger = logging.getLogger("vpsorg_async.waiters")
 
 #: What a request's outcome is reported as to ``on_poll``: None for an answer that was read.
 PollObserver = Callable[[VPSOrgError | None], None]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 from .. import _policy as policy
 from .._errors import ValidationError
+from .._observe import tracing_of
 from .._seams import StatusSource, Unseen
 from .._validate import check_id
 from ._judge import WaitResult, Watch, look
@@ -27,6 +28,7 @@ from ._watcher import StatusWatcher
 if TYPE_CHECKING:
     from .._client import Client
     from .._models import Server, ServerDetail, ServerStatus
+    from .._otel import WaitSpan
 
 __all__ = [
     "wait_for_status",
@@ -36,7 +38,7 @@ __all__ = [
     "wait_until_stopped",
 ]
 
-logger = logging.getLogger("vpsorg_async")
+logger = logging.getLogger("vpsorg_async.waiters")
 
 
 async def wait_for_status(
@@ -135,8 +137,19 @@ async def _reach(client: Client, server_id: int, rule: WaitRule, polling: Pollin
 async def _wait_one(
     client: Client, server_id: int, rule: WaitRule, polling: Polling
 ) -> Server | None:
-    """The single-server poll loop: poll, judge, pause (clipped to the deadline), repeat."""
+    """One server's wait; a span of its own when the client traces (``_otel``)."""
     check_id("server_id", server_id)
+    tracing = tracing_of(client)
+    if tracing is None:
+        return await _poll_one(client, server_id, rule, polling, None)
+    with tracing.wait(rule.target, [server_id]) as span:
+        return await _poll_one(client, server_id, rule, polling, span)
+
+
+async def _poll_one(
+    client: Client, server_id: int, rule: WaitRule, polling: Polling, span: WaitSpan | None
+) -> Server | None:
+    """The single-server poll loop: poll, judge, pause (clipped to the deadline), repeat."""
     clock = client.clock
     started = clock()
     watch = Watch(server_id, rule, started, started + polling.timeout)
@@ -153,6 +166,10 @@ async def _wait_one(
             )
         now = clock()
         result = watch.see(sighting) or watch.expire(now)
+        if span is not None:
+            span.poll(watch.polls, sighting)
+            if result is not None:
+                span.end(result.server, result.error, watch.polls)
         if result is not None:
             return result.unwrap()
         await client.sleep(min(schedule.next_delay(), watch.deadline - now))
@@ -207,6 +224,32 @@ async def wait_many(
     results: dict[int, WaitResult] = {}
     if not ids:
         return results
+    tracing = tracing_of(client)
+    if tracing is None:
+        return await _watch_many(
+            client, ids, rule, polling, coalesce, location, concurrency, status_source
+        )
+    with tracing.wait(rule.target, ids) as span:
+        found = await _watch_many(
+            client, ids, rule, polling, coalesce, location, concurrency, status_source
+        )
+        reached = sum(result.ok for result in found.values())
+        span.end_many(reached, len(found) - reached)
+        return found
+
+
+async def _watch_many(
+    client: Client,
+    ids: list[int],
+    rule: WaitRule,
+    polling: Polling,
+    coalesce: bool | None,
+    location: str | None,
+    concurrency: int,
+    status_source: StatusSource | None,
+) -> dict[int, WaitResult]:
+    """``wait_many``'s work: every server handed to one shared watcher."""
+    results: dict[int, WaitResult] = {}
     finished = asyncio.Event()
 
     def done(result: WaitResult) -> None:
@@ -224,6 +267,6 @@ async def wait_many(
         status_source=status_source,
     ) as watcher:
         for server_id in ids:
-            watcher.watch(server_id, rule, timeout=timeout, location=location, on_done=done)
+            watcher.watch(server_id, rule, timeout=polling.timeout, location=location, on_done=done)
         await finished.wait()
     return {server_id: results[server_id] for server_id in ids}
