@@ -36,6 +36,7 @@ LAYER = {
     "_logonce": 2,
     "_answers": 2,
     "_config": 2,
+    "_proxy": 3,  # checks a proxy against the base URL; no I/O
     "_models": 3,
     "_seams": 4,  # protocols and their in-process defaults; names the Server model
     "_convert": 4,
@@ -44,6 +45,8 @@ LAYER = {
     "_session": 6,
     "_methods": 6,  # names Client only for type checking
     "_pages": 7,  # the walks Client's methods use; Client itself only for type checking
+    "_views": 7,  # with_options: a session layer viewing another; Client for type checking
+    "_raw": 8,  # with_raw_response: a view answering RawResponse; Client for type checking
     "_reconcile": 8,
     "_client": 9,
     # waiting: on the client's public methods only

@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -34,12 +34,15 @@ from ._models import (
     ServerStatus,
 )
 from ._pages import deadline_of, walk
+from ._proxy import resolve_proxy
 from ._ratelimit import RateLimiter
+from ._raw import RawClient, RawSessionView
 from ._reconcile import create_reconciled
 from ._seams import CreateLock, LocalCreateLocks, Pacer
 from ._session import Session
 from ._validate import check_id, check_timeout, check_user_agent
 from ._version import __version__
+from ._views import SessionView, view_of
 
 __all__ = ["Client"]
 
@@ -67,10 +70,17 @@ class Client:
             configures (a pacer shared by many processes, say); the two do not mix.
         create_lock: held per server name by ``create_server(..., reconcile=True)`` from its
             first lookup until the outcome is known; by default one in-process lock per name.
+        proxy: an ``http://`` or ``https://`` proxy URL (``user:password@`` allowed) for every
+            request. An https API is tunnelled through it (``CONNECT``): the proxy never sees
+            the token.
+        trust_env: True uses the proxy of ``HTTPS_PROXY``/``HTTP_PROXY`` unless ``NO_PROXY``
+            exempts the API's host, read once, now (``proxy`` wins). False (the default)
+            ignores the environment.
 
     Raises:
-        ConfigurationError: no token, a base URL with a user or password in it, or a plain-http
-            base URL to a non-loopback host.
+        ConfigurationError: no token, a base URL with a user or password in it, a plain-http
+            base URL to a non-loopback host (or through a non-loopback proxy), a bad proxy URL,
+            or ``proxy``/``trust_env`` with a borrowed ``session`` (configure that one instead).
         ValidationError: a bad timeout, max_retries, rate_limit, max_connections,
             max_response_bytes or user_agent (control characters such as CR or LF).
     """
@@ -91,6 +101,8 @@ class Client:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pacer: Pacer | None = None,
         create_lock: CreateLock | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         caller = sys._getframe(1)
         self._made_at = f"{caller.f_code.co_filename}:{caller.f_lineno}"
@@ -115,6 +127,9 @@ class Client:
         self.sleep = sleep
         #: Held per name by reconciling creates (and by ``fleet.create``).
         self.create_lock: CreateLock = create_lock or LocalCreateLocks()
+        proxy_url = resolve_proxy(
+            proxy, trust_env=trust_env, base_url=self.base_url, borrowed=session is not None
+        )
         self._session = Session(
             token=token,
             base_url=self.base_url,
@@ -127,6 +142,7 @@ class Client:
             max_response_bytes=max_response_bytes,
             clock=clock,
             sleep=sleep,
+            proxy=proxy_url,
         )
 
     def __repr__(self) -> str:
@@ -153,9 +169,28 @@ class Client:
         """True after ``aclose``."""
         return self._session.closed
 
+    def with_options(self, *, timeout: float | None = None, max_retries: int | None = None) -> Self:
+        """A view of this client with other call defaults; None keeps the client's.
+
+        The view is a ``Client`` (waiters and fleets take it) sharing this one's HTTP session,
+        pacer, connection slots and create lock; making one opens nothing. Its ``aclose`` ends
+        the view only; closing this client ends its views too.
+
+        Raises:
+            ValidationError: a ``timeout`` that is not a positive number, a ``max_retries``
+                that is not an integer >= 0.
+        """
+        return view_of(self, timeout=timeout, max_retries=max_retries, session=SessionView)
+
+    @property
+    def with_raw_response(self) -> RawClient:
+        """The nine endpoints again, each answering a ``RawResponse`` (status, headers, request
+        id, elapsed, ``.parse()``) of its final attempt; errors raise as usual."""
+        return RawClient(view_of(self, session=RawSessionView))
+
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         session = getattr(self, "_session", None)
-        if session is not None and not session.closed:
+        if session is not None and not session.closed and not isinstance(session, SessionView):
             _warn(
                 f"Client made at {self._made_at} was never closed; "
                 "use 'async with Client()' or 'await client.aclose()'",

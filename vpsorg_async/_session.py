@@ -81,8 +81,10 @@ class Session:
         max_response_bytes: int,
         clock: Clock,
         sleep: Sleep,
+        proxy: yarl.URL | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._proxy = proxy  # checked by _proxy: never one the token would reach in clear
         self._origin = yarl.URL(self._base).origin()
         self._timeout = timeout
         self._max_retries = max_retries
@@ -149,6 +151,7 @@ class Session:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=policy.CONNECT_TIMEOUT),
                 json_serialize=json.dumps,
+                proxy=self._proxy,
             )
             # aiohttp silently resends an idempotent request once when a kept-alive connection
             # turns out to be closed. Our own retry loop decides about retries (and logs each
@@ -231,10 +234,10 @@ class Session:
                     # exception: its repr carries the request's headers, Authorization included.
                     raise failure
                 try:
-                    result = self._outcome(row, path, status, headers, body_bytes, attempt)
-                    if row.echo_id is not None and path_params:
-                        expected = path_params[row.path_params[0]]
-                        check_echo(row, path, row.echo_id, expected, result)
+                    echo = path_params[row.path_params[0]] if path_params else None
+                    result = self._outcome(
+                        row, path, status, headers, body_bytes, attempt, echo, started
+                    )
                 except ResponseDecodeError:
                     drop_connection(resp)  # its stream may be out of step: never reuse it
                     raise
@@ -298,11 +301,21 @@ class Session:
         headers: Mapping[str, str],
         body: bytes,
         attempt: int,
+        echo: int | None = None,
+        started: float = 0.0,
     ) -> Any:
-        """The decoded model of a success, or the exception of anything else (raised)."""
+        """The decoded model of a success, or the exception of anything else (raised).
+
+        ``echo`` is the server id the request named, checked against the answer's (a stray
+        answer belongs to another request). ``started``, when the attempt began on
+        ``time.perf_counter``, is for the raw view (``_raw``), which reports the attempt's time.
+        """
         if status == row.success:
             self._pacer.on_success()
-            return self._decode(row, path, status, body)
+            result = self._decode(row, path, status, body)
+            if echo is not None and row.echo_id is not None:
+                check_echo(row, path, row.echo_id, echo, result)
+            return result
         if row.method == "DELETE" and status == 404 and attempt > 1:
             # An earlier attempt's answer was lost but it did delete: the goal is reached.
             return None
