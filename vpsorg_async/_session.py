@@ -107,8 +107,10 @@ class Session:
             "User-Agent": user_agent,
         }
         # On a session we open, the headers are the session's defaults (cheaper per request);
-        # on a borrowed one they go with each request.
-        self._request_headers: dict[str, str] | None = self._headers if session else None
+        # on a borrowed one they go with each request. So they do behind a proxy: aiohttp copies
+        # a session's default headers into its CONNECT request, Authorization included (sent to
+        # the proxy as Proxy-Authorization; tests/test_proxy.py).
+        self._request_headers = self._headers if session or proxy else None
         self._token = token
         self._closed = False
 
@@ -145,7 +147,7 @@ class Session:
             connector = aiohttp.TCPConnector(limit=self._max_connections)
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                headers=self._headers,
+                headers=None if self._request_headers else self._headers,
                 # The API authenticates with the Bearer token: no cookies to keep or to send, so
                 # no jar to consult on every request and to fill from every answer.
                 cookie_jar=aiohttp.DummyCookieJar(),
