@@ -84,6 +84,7 @@ LAYER = {
     "testing.pytest_plugin": 47,
     "testing.__main__": 47,
     # the command line: on the public faces only
+    "cli._words": 49,
     "cli._describe": 50,
     "cli._output": 50,
     "cli._progress": 50,
