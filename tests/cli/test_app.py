@@ -113,3 +113,11 @@ def test_unreachable_api(vpsorg: Vpsorg) -> None:
     result = vpsorg("--base-url", "http://127.0.0.1:9/api/v1", "servers", "list")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1].startswith("error: could not list servers after ")
+
+
+def test_a_base_url_without_api_v1_is_hinted_at(vpsorg: Vpsorg, sim: ThreadedSimulator) -> None:
+    root = sim.url.removesuffix("/api/v1")
+    result = vpsorg("--base-url", root, "servers", "list")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot list servers: ")
+    assert "does the base URL end in /api/v1" in result.stderr
