@@ -70,12 +70,10 @@ class Client:
             configures (a pacer shared by many processes, say); the two do not mix.
         create_lock: held per server name by ``create_server(..., reconcile=True)`` from its
             first lookup until the outcome is known; by default one in-process lock per name.
-        proxy: an ``http://`` or ``https://`` proxy URL (``user:password@`` allowed) for every
-            request. An https API is tunnelled through it (``CONNECT``): the proxy never sees
-            the token.
-        trust_env: True uses the proxy of ``HTTPS_PROXY``/``HTTP_PROXY`` unless ``NO_PROXY``
-            exempts the API's host, read once, now (``proxy`` wins). False (the default)
-            ignores the environment.
+        proxy: an ``http(s)://`` proxy URL (``user:password@`` allowed) for every request; an
+            https API is tunnelled through it (``CONNECT``), so it never sees the token.
+        trust_env: True: the proxy of ``HTTPS_PROXY``/``HTTP_PROXY`` unless ``NO_PROXY`` exempts
+            the API's host, read once, now (``proxy`` wins). False: the environment is ignored.
 
     Raises:
         ConfigurationError: no token, a base URL with a user or password in it, a plain-http
@@ -170,15 +168,11 @@ class Client:
         return self._session.closed
 
     def with_options(self, *, timeout: float | None = None, max_retries: int | None = None) -> Self:
-        """A view of this client with other call defaults; None keeps the client's.
-
-        The view is a ``Client`` (waiters and fleets take it) sharing this one's HTTP session,
-        pacer, connection slots and create lock; making one opens nothing. Its ``aclose`` ends
-        the view only; closing this client ends its views too.
+        """A ``Client`` with other call defaults (None keeps this one's), sharing its HTTP
+        session, pacer, slots and create lock (``_views``). Its ``aclose`` ends the view only.
 
         Raises:
-            ValidationError: a ``timeout`` that is not a positive number, a ``max_retries``
-                that is not an integer >= 0.
+            ValidationError: a ``timeout`` or ``max_retries`` this client would refuse.
         """
         return view_of(self, timeout=timeout, max_retries=max_retries, session=SessionView)
 

@@ -306,12 +306,9 @@ class Session:
         echo: int | None = None,
         started: float = 0.0,
     ) -> Any:
-        """The decoded model of a success, or the exception of anything else (raised).
-
-        ``echo`` is the server id the request named, checked against the answer's (a stray
-        answer belongs to another request). ``started``, when the attempt began on
-        ``time.perf_counter``, is for the raw view (``_raw``), which reports the attempt's time.
-        """
+        """The decoded model of a success, or the exception of anything else (raised). ``echo``:
+        the id asked for, checked against the answer's; ``started`` (``time.perf_counter``) is
+        when the attempt began, for the raw view (``_raw``), which reports the attempt's time."""
         if status == row.success:
             self._pacer.on_success()
             result = self._decode(row, path, status, body)
