@@ -277,6 +277,16 @@ async def test_a_borrowed_session_keeps_its_own_proxy_settings(token: str) -> No
             pass
 
 
+async def test_trust_env_without_a_proxy_in_the_environment_goes_direct(token: str) -> None:
+    async with Client(token, trust_env=True) as client:
+        assert client._session._proxy is None
+
+
+def test_a_proxy_that_is_not_a_url_string_is_refused(token: str) -> None:
+    with pytest.raises(ConfigurationError, match="proxy must be a URL string, got int"):
+        Client(token, proxy=3128)  # type: ignore[arg-type]
+
+
 def test_trust_env_must_be_a_bool(token: str) -> None:
     with pytest.raises(ValidationError) as caught:
         Client(token, trust_env="yes")  # type: ignore[arg-type]

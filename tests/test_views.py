@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import math
 import warnings
@@ -75,6 +76,8 @@ async def test_a_view_shares_the_http_session_pacer_slots_and_create_lock(
     assert view._session._slots is client._session._slots
     assert view.create_lock is client.create_lock
     assert (view.clock, view.sleep, view.base_url) == (client.clock, client.sleep, client.base_url)
+    twin = copy.copy(view._session)  # a copy of a view (no endless lookup while it is made)
+    assert twin._pacer is client._session._pacer
 
 
 async def test_closing_a_view_ends_the_view_only_and_closing_the_client_ends_every_view(
@@ -88,6 +91,8 @@ async def test_closing_a_view_ends_the_view_only_and_closing_the_client_ends_eve
     assert not http.closed  # the client's session stays open for the client
     with pytest.raises(ConfigurationError, match="closed"):
         await view.get_server(1)
+    with pytest.raises(ConfigurationError, match="closed"):
+        view._session._http()  # a walk's next page goes straight to the session layer
     other = client.with_options(max_retries=1)
     await client.aclose()
     assert other.closed

@@ -143,11 +143,12 @@ class RawSessionView(SessionView):
         )
 
 
-def _raw(
-    method: Callable[P, Coroutine[Any, Any, T]],
-) -> Callable[P, Coroutine[Any, Any, RawResponse[T]]]:
-    """For type checkers: ``method``'s parameters, answering ``RawResponse`` of its answer."""
-    return method  # type: ignore[return-value]  # a raw view's session answers RawResponse
+if TYPE_CHECKING:
+
+    def _raw(
+        method: Callable[P, Coroutine[Any, Any, T]],
+    ) -> Callable[P, Coroutine[Any, Any, RawResponse[T]]]:
+        """For type checkers: ``method``'s parameters, answering ``RawResponse`` of its answer."""
 
 
 async def _create(

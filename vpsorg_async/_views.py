@@ -65,11 +65,6 @@ class SessionView(Session):
         """True once this view or the session it views is closed."""
         return self._view_closed or self._viewed.closed
 
-    @property
-    def viewed(self) -> Session:
-        """The session whose HTTP session, pacer and slots this view uses."""
-        return self._viewed
-
     def _http(self) -> aiohttp.ClientSession:
         if self._view_closed:
             raise ConfigurationError("this Client is closed")

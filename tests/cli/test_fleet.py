@@ -173,7 +173,7 @@ def test_a_refused_token_is_one_line_for_ids_as_for_all(
     vpsorg: Vpsorg, sim: ThreadedSimulator
 ) -> None:
     ids = [str(i) for i in fleet_of(sim, "active", "active", "active")]
-    wrong = {"VPSORG_API_TOKEN": "wrong-token-77"}
+    wrong: dict[str, str | None] = {"VPSORG_API_TOKEN": "wrong-token-77"}
     by_ids = vpsorg("fleet", "stop", *ids, env=wrong)
     by_all = vpsorg("fleet", "stop", "--all", "--yes", env=wrong)
     line = "error: the API refused the token: Invalid token. (401); check --token or $VPSORG_API_TOKEN\n"
