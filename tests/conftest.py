@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,6 +97,24 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own token or base URL must never leak into a test."""
     monkeypatch.delenv("VPSORG_API_TOKEN", raising=False)
     monkeypatch.delenv("VPSORG_BASE_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made by the ``openssl`` command.
+
+    No default trust store holds it (a client refuses it); a context that loads it as its one
+    authority verifies it, host name included (it names 127.0.0.1 as an IP address too).
+    """
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from vpsorg_async import (
 )
 from vpsorg_async._answers import error_from_response
 from vpsorg_async._redact import BODY_EXCERPT
+from vpsorg_async.testing import Simulator
 
 if TYPE_CHECKING:
     from conftest import MakeClient
@@ -463,3 +464,40 @@ async def test_redirects_are_not_followed(
     assert list(mocked.requests) == [("GET", URL(BASE + "/servers/9/"))]  # evil.example: never
     (call,) = mocked.requests[("GET", URL(BASE + "/servers/9/"))]
     assert call.kwargs["allow_redirects"] is False
+
+
+# --- a 404 that is not the API's -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "hinted"),
+    [
+        ("GET", "/servers/1/", b'{"detail": "Not found."}', False),  # the API: no such server
+        ("POST", "/servers/1/stop/", b'{"detail": "Not found."}', False),
+        ("GET", "/servers/1/", b"<html><title>404 Not Found</title></html>", True),
+        ("GET", "/servers/1/", b"404: Not Found", True),
+        ("DELETE", "/servers/1/", b"", True),
+        ("GET", "/servers/1/", b'["not", "drf"]', True),
+        ("GET", "/servers/", b'{"detail": "Not found."}', True),  # the list always exists
+        ("POST", "/servers/", b"", True),
+    ],
+)
+def test_a_404_that_is_not_the_apis_hints_at_the_base_url(
+    method: str, path: str, body: bytes, hinted: bool
+) -> None:
+    error = error_from_response(status=404, method=method, path=path, headers={}, body=body)
+    assert isinstance(error, NotFoundError)
+    assert (error.hint is not None) is hinted
+    assert ("does the base URL end in /api/v1" in str(error)) is hinted
+
+
+async def test_a_base_url_without_api_v1_gets_the_hint(token: str) -> None:
+    async with Simulator(token=token) as sim, Client(token, base_url=sim.root_url) as client:
+        with pytest.raises(NotFoundError, match=r"does the base URL end in /api/v1") as caught:
+            await client.list_servers()
+        assert caught.value.path == "/servers/"
+    async with Simulator(token=token) as sim, Client(token, base_url=sim.url) as client:
+        with pytest.raises(NotFoundError) as caught:
+            await client.get_server(999_999)  # the API's own 404: no hint
+        assert caught.value.hint is None
+        assert "base URL" not in str(caught.value)

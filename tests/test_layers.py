@@ -38,6 +38,7 @@ LAYER = {
     "_events": 2,  # the hooks' records; names the endpoint row and the tracer for types only
     "_answers": 2,
     "_config": 2,
+    "_proxy": 3,  # checks a proxy against the base URL; no I/O
     "_models": 3,
     "_seams": 4,  # protocols and their in-process defaults; names the Server model
     "_convert": 4,
@@ -48,6 +49,8 @@ LAYER = {
     "_session": 6,
     "_methods": 6,  # names Client only for type checking
     "_pages": 7,  # the walks Client's methods use; Client itself only for type checking
+    "_views": 7,  # with_options: a session layer viewing another; Client for type checking
+    "_raw": 8,  # with_raw_response: a view answering RawResponse; Client for type checking
     "_reconcile": 8,
     "_client": 9,
     # waiting: on the client's public methods only
@@ -85,6 +88,7 @@ LAYER = {
     "testing.pytest_plugin": 47,
     "testing.__main__": 47,
     # the command line: on the public faces only
+    "cli._words": 49,
     "cli._describe": 50,
     "cli._output": 50,
     "cli._progress": 50,

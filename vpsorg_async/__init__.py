@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from . import waiters as waiters
     from ._client import Client
     from ._convert import to_jsonable
+    from ._raw import RawResponse
     from .fleet import FleetEvent, FleetResult, Outcome
 
 # A library leaves where its log goes to the application: without this, Python's last-resort
@@ -84,7 +85,16 @@ log_to_stderr(os.environ.get(LOG_ENV))
 #: Names this module hands out on first use, not at import: ``Client`` pulls in aiohttp (the bulk
 #: of the import time), the rest the waiters and fleets; ``import vpsorg_async`` (models, errors,
 #: the endpoint table) stays cheap for scripts and for ``vpsorg --help``.
-_LAZY = ("Client", "FleetEvent", "FleetResult", "Outcome", "fleet", "to_jsonable", "waiters")
+_LAZY = (
+    "Client",
+    "FleetEvent",
+    "FleetResult",
+    "Outcome",
+    "RawResponse",
+    "fleet",
+    "to_jsonable",
+    "waiters",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -103,6 +113,8 @@ def __getattr__(name: str) -> Any:
         import vpsorg_async.waiters as value
     elif name == "to_jsonable":
         from ._convert import to_jsonable as value
+    elif name == "RawResponse":
+        from ._raw import RawResponse as value
     else:
         raise AttributeError(f"module 'vpsorg_async' has no attribute {name!r}")
     globals()[name] = value
@@ -145,6 +157,7 @@ __all__ = [
     "Plan",
     "PlanDetail",
     "RateLimitError",
+    "RawResponse",
     "RequestEvent",
     "RequestTimeoutError",
     "ResourceUsage",

@@ -7,6 +7,7 @@ DRF-style bodies (``{"detail": ...}`` or ``{"field": ["msg", ...]}``) fill ``det
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from ._errors import (
 )
 from ._redact import body_excerpt, redact
 
-__all__ = ["REQUEST_ID_HEADERS", "error_from_response"]
+__all__ = ["NOT_THE_API", "REQUEST_ID_HEADERS", "error_from_response", "not_the_api"]
 
 #: Headers that may carry a request id, in the order they are looked up.
 REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id")
@@ -108,5 +109,28 @@ def error_from_response(
         "attempts": attempts,
         "retry_after": retry_after,
     }
+    if status == 404 and not_the_api(path, body):
+        kwargs["hint"] = NOT_THE_API
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
     return cls(**kwargs)
+
+
+#: What a 404 that is not the API's own says: the usual cause is a base URL without ``/api/v1``.
+NOT_THE_API = (
+    "this 404 does not look like the API's: does the base URL end in /api/v1 "
+    f"(e.g. {policy.DEFAULT_BASE_URL})?"
+)
+_ONE_SERVER = re.compile(r"/servers/\d+/")
+
+
+def not_the_api(path: str, body: bytes) -> bool:
+    """True for a 404 the API itself would not answer.
+
+    The API's routes without a server id (the list, the create) always exist, so a 404 there
+    means the URL is not the API's. With an id, the API answers DRF's JSON object
+    (``{"detail": "Not found."}``); anything else (a web server's HTML page, an empty body) came
+    from something in front of it or beside it.
+    """
+    if not _ONE_SERVER.search(path):
+        return True
+    return not isinstance(_small_json(body), dict)

@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -36,12 +36,15 @@ from ._models import (
 )
 from ._observe import observe
 from ._pages import deadline_of, walk
+from ._proxy import resolve_proxy
 from ._ratelimit import RateLimiter
+from ._raw import RawClient, RawSessionView
 from ._reconcile import create_reconciled
 from ._seams import Coordinator, CreateLock, LocalCreateLocks, Pacer
 from ._session import Session
 from ._validate import check_id, check_timeout, check_user_agent
 from ._version import __version__
+from ._views import SessionView, view_of
 
 __all__ = ["Client"]
 
@@ -77,10 +80,16 @@ class Client:
         tracing: OpenTelemetry spans for calls, waits and fleets; None (default): on when the
             application has set a tracer provider before making the client; True: on (needs
             ``vpsorg-async[otel]``); False: off.
+        proxy: an ``http(s)://`` proxy URL (``user:password@`` allowed) for every request; an
+            https API is tunnelled through it (``CONNECT``), so it never sees the token.
+        trust_env: True: the proxy of ``HTTPS_PROXY``/``HTTP_PROXY`` unless ``NO_PROXY`` exempts
+            the API's host, read once, now (``proxy`` wins). False: the environment is ignored.
 
     Raises:
         ConfigurationError: no token, a base URL with a user or password in it, a plain-http
-            base URL to a non-loopback host, or ``tracing=True`` without ``opentelemetry-api``.
+            base URL to a non-loopback host (or through a non-loopback proxy), a bad proxy URL,
+            ``proxy``/``trust_env`` with a borrowed ``session`` (configure that one instead), or
+            ``tracing=True`` without ``opentelemetry-api``.
         ValidationError: a bad timeout, max_retries, rate_limit, max_connections,
             max_response_bytes or user_agent (control characters such as CR or LF), or a hook
             that is not callable.
@@ -108,6 +117,8 @@ class Client:
         on_response: ResponseHook | None = None,
         on_retry: RetryHook | None = None,
         tracing: bool | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         caller = sys._getframe(1)
         self._made_at = f"{caller.f_code.co_filename}:{caller.f_lineno}"
@@ -145,6 +156,9 @@ class Client:
             events, on_request=on_request, on_response=on_response, on_retry=on_retry,
             tracing=tracing, base_url=self.base_url, clock=clock,
         )  # fmt: skip
+        proxy_url = resolve_proxy(
+            proxy, trust_env=trust_env, base_url=self.base_url, borrowed=session is not None
+        )
         self._session = Session(
             token=token,
             base_url=self.base_url,
@@ -158,6 +172,7 @@ class Client:
             clock=clock,
             sleep=sleep,
             hooks=self._hooks,
+            proxy=proxy_url,
         )
 
     def __repr__(self) -> str:
@@ -190,9 +205,24 @@ class Client:
         """True after ``aclose``."""
         return self._session.closed
 
+    def with_options(self, *, timeout: float | None = None, max_retries: int | None = None) -> Self:
+        """A ``Client`` with other call defaults (None keeps this one's), sharing its HTTP
+        session, pacer, slots and create lock (``_views``). Its ``aclose`` ends the view only.
+
+        Raises:
+            ValidationError: a ``timeout`` or ``max_retries`` this client would refuse.
+        """
+        return view_of(self, timeout=timeout, max_retries=max_retries, session=SessionView)
+
+    @property
+    def with_raw_response(self) -> RawClient:
+        """The nine endpoints again, each answering a ``RawResponse`` (status, headers, request
+        id, elapsed, ``.parse()``) of its final attempt; errors raise as usual."""
+        return RawClient(view_of(self, session=RawSessionView))
+
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         session = getattr(self, "_session", None)
-        if session is not None and not session.closed:
+        if session is not None and not session.closed and not isinstance(session, SessionView):
             _warn(
                 f"Client made at {self._made_at} was never closed; "
                 "use 'async with Client()' or 'await client.aclose()'",

@@ -164,7 +164,20 @@ class PermissionDeniedError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: the server does not exist (or no longer does)."""
+    """404: the server does not exist (or no longer does), or the URL is not the API's.
+
+    Attributes:
+        hint: set when the 404 does not look like the API's own (see ``_answers``): most often a
+            base URL without ``/api/v1``. None for the API's "no such server".
+    """
+
+    def __init__(self, *, hint: str | None = None, **kwargs: Any) -> None:
+        self.hint = hint
+        super().__init__(**kwargs)
+
+    def _message(self) -> str:
+        text = super()._message()
+        return f"{text}; {self.hint}" if self.hint else text
 
 
 class ConflictError(APIError):

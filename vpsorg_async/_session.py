@@ -85,8 +85,10 @@ class Session:
         clock: Clock,
         sleep: Sleep,
         hooks: Hooks | None = None,
+        proxy: yarl.URL | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._proxy = proxy  # checked by _proxy: never one the token would reach in clear
         self._origin = yarl.URL(self._base).origin()
         self._timeout = timeout
         self._max_retries = max_retries
@@ -109,8 +111,10 @@ class Session:
             "User-Agent": user_agent,
         }
         # On a session we open, the headers are the session's defaults (cheaper per request);
-        # on a borrowed one they go with each request.
-        self._request_headers: dict[str, str] | None = self._headers if session else None
+        # on a borrowed one they go with each request. So they do behind a proxy: aiohttp copies
+        # a session's default headers into its CONNECT request, Authorization included (sent to
+        # the proxy as Proxy-Authorization; tests/test_proxy.py).
+        self._request_headers = self._headers if session or proxy else None
         self._token = token
         self._closed = False
         #: Who hears of each attempt (``_events``); None: nobody, and no cost.
@@ -149,12 +153,13 @@ class Session:
             connector = aiohttp.TCPConnector(limit=self._max_connections)
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                headers=self._headers,
+                headers=None if self._request_headers else self._headers,
                 # The API authenticates with the Bearer token: no cookies to keep or to send, so
                 # no jar to consult on every request and to fill from every answer.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=policy.CONNECT_TIMEOUT),
                 json_serialize=json.dumps,
+                proxy=self._proxy,
             )
             # aiohttp silently resends an idempotent request once when a kept-alive connection
             # turns out to be closed. Our own retry loop decides about retries (and logs each
@@ -246,10 +251,10 @@ class Session:
                         # exception: its repr carries the request's headers, Authorization included.
                         raise failure
                     try:
-                        result = self._outcome(row, path, status, headers, body_bytes, attempt)
-                        if row.echo_id is not None and path_params:
-                            expected = path_params[row.path_params[0]]
-                            check_echo(row, path, row.echo_id, expected, result)
+                        echo = path_params[row.path_params[0]] if path_params else None
+                        result = self._outcome(
+                            row, path, status, headers, body_bytes, attempt, echo, started
+                        )
                     except ResponseDecodeError:
                         drop_connection(resp)  # its stream may be out of step: never reuse it
                         raise
@@ -336,11 +341,18 @@ class Session:
         headers: Mapping[str, str],
         body: bytes,
         attempt: int,
+        echo: int | None = None,
+        started: float = 0.0,
     ) -> Any:
-        """The decoded model of a success, or the exception of anything else (raised)."""
+        """The decoded model of a success, or the exception of anything else (raised). ``echo``:
+        the id asked for, checked against the answer's; ``started`` (``time.perf_counter``) is
+        when the attempt began, for the raw view (``_raw``), which reports the attempt's time."""
         if status == row.success:
             self._pacer.on_success()
-            return self._decode(row, path, status, body)
+            result = self._decode(row, path, status, body)
+            if echo is not None and row.echo_id is not None:
+                check_echo(row, path, row.echo_id, echo, result)
+            return result
         if row.method == "DELETE" and status == 404 and attempt > 1:
             # An earlier attempt's answer was lost but it did delete: the goal is reached.
             return None

@@ -136,3 +136,11 @@ def test_verbose_lines_tell_an_attempt_without_an_answer(
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].endswith("GET /servers/7/ -> no answer (TransportError) in 2.0 ms (attempt 2)")
     assert lines[1].endswith("-> not sent (RequestTimeoutError) in 2.0 ms (attempt 3)")
+
+
+def test_a_base_url_without_api_v1_is_hinted_at(vpsorg: Vpsorg, sim: ThreadedSimulator) -> None:
+    root = sim.url.removesuffix("/api/v1")
+    result = vpsorg("--base-url", root, "servers", "list")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot list servers: ")
+    assert "does the base URL end in /api/v1" in result.stderr

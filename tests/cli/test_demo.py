@@ -51,6 +51,15 @@ def test_demo_runs_every_step(vpsorg_alone: Vpsorg) -> None:
         assert f" {step} " in table
     assert "interrupted" not in table
     assert "5 steps in " in table
+    # the states the fleet passes through, as the simulator showed them while each step ran
+    for trail in (
+        "provisioning -> active",
+        "active -> stopping -> stopped",
+        "stopped -> starting -> active",
+        "active -> rebooting -> active",
+        "active -> deleted",
+    ):
+        assert trail in table
     assert "create: 5 servers" in result.stderr  # progress lines, stderr not being a terminal
     assert "(loopback only)" in result.stderr
 

@@ -155,3 +155,61 @@ def test_ctrl_c_cancels_and_reports(vpsorg: Vpsorg, sim: ThreadedSimulator) -> N
     polled = sim.requests()
     time.sleep(0.2)
     assert sim.requests() == polled  # nothing polls on in the background
+
+
+def test_one_server_is_one_server_in_every_line(vpsorg: Vpsorg, sim: ThreadedSimulator) -> None:
+    (a,) = fleet_of(sim, "active")
+    result = vpsorg(*FAST_POLL, "fleet", "stop", str(a), "--wait")
+    assert result.exit_code == 0, result.stderr
+    assert f"stop 1 server: {a}\n" in result.stderr
+    assert "stop: 1 server\n" in result.stderr  # the progress lines' header
+    asked = vpsorg("servers", "delete", str(a))  # no terminal: the question is quoted
+    assert f"confirmation needed (Delete 1 server ({a}) permanently?)" in asked.stderr
+    everything = result.stdout + result.stderr + asked.stdout + asked.stderr
+    assert "1 servers" not in everything
+
+
+def test_a_refused_token_is_one_line_for_ids_as_for_all(
+    vpsorg: Vpsorg, sim: ThreadedSimulator
+) -> None:
+    ids = [str(i) for i in fleet_of(sim, "active", "active", "active")]
+    wrong: dict[str, str | None] = {"VPSORG_API_TOKEN": "wrong-token-77"}
+    by_ids = vpsorg("fleet", "stop", *ids, env=wrong)
+    by_all = vpsorg("fleet", "stop", "--all", "--yes", env=wrong)
+    line = "error: the API refused the token: Invalid token. (401); check --token or $VPSORG_API_TOKEN\n"
+    assert by_all.stderr == line
+    assert by_ids.stderr.endswith(line)
+    assert by_ids.stderr.count("401") == 1
+    assert by_ids.stdout == ""
+    assert (by_ids.exit_code, by_all.exit_code) == (1, 1)
+    json_rows = vpsorg("fleet", "stop", *ids, "-o", "json", env=wrong)
+    assert json_rows.stdout == ""
+    assert json_rows.stderr.endswith(line)
+
+
+def test_a_refusal_of_some_servers_only_keeps_its_rows(
+    vpsorg: Vpsorg, sim: ThreadedSimulator
+) -> None:
+    a = sim.add(name="web-1", status="active")
+    result = vpsorg(*FAST_POLL, "fleet", "stop", str(a), "999", "-o", "json")
+    rows = json.loads(result.stdout)
+    assert [(r["id"], r["ok"]) for r in rows] == [(a, True), (999, False)]
+
+
+def test_fleet_and_servers_json_rows_have_the_same_fields(
+    vpsorg: Vpsorg, sim: ThreadedSimulator
+) -> None:
+    a, b = fleet_of(sim, "active", "stopped")
+    fleet_rows = json.loads(
+        vpsorg(*FAST_POLL, "fleet", "stop", str(a), str(b), "-o", "json").stdout
+    )
+    sim.settle(a, "stopped")
+    sim.call(lambda: sim.sim.set_status(a, "active"))
+    server_rows = json.loads(vpsorg("servers", "stop", str(a), "-o", "json").stdout)
+    fields = ["id", "ok", "name", "status", "already", "message", "error"]
+    assert [list(r) for r in fleet_rows + server_rows] == [fields] * 3
+    assert [(r["already"], r["message"]) for r in fleet_rows] == [
+        (False, None),
+        (True, "already stopped"),
+    ]
+    assert (server_rows[0]["already"], server_rows[0]["message"]) == (False, "Server is stopping")

@@ -49,3 +49,13 @@ def test_group_help_names_the_exit_codes_and_what_quiet_hides(vpsorg_alone: Vpso
     text = _help(vpsorg_alone)
     assert "130 Ctrl-C, 143 SIGTERM" in text
     assert "no progress, spinners or retry warnings" in text
+
+
+def test_only_create_mentions_provisioning_in_its_timeout(vpsorg_alone: Vpsorg) -> None:
+    assert "provisioning takes 2-5 minutes" in _help(vpsorg_alone, "servers", "create")
+    for action in ("start", "stop", "reboot", "delete"):
+        text = _help(vpsorg_alone, "servers", action)
+        assert "provisioning" not in text, action
+        assert (
+            "deadline of --wait (starting, stopping, rebooting or deleting takes seconds)" in text
+        )

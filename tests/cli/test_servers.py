@@ -229,5 +229,5 @@ def test_spinner_on_a_terminal(
     a = sim.add(name="web-1", status="stopped")
     result = vpsorg(*WAIT, "servers", "start", str(a), "--wait")
     assert result.exit_code == 0
-    assert "waiting for 1 server(s) to be active" in screen.getvalue()
+    assert "waiting for 1 server to be active" in screen.getvalue()
     assert "\x1b[" not in result.stdout

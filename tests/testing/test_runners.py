@@ -17,9 +17,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from vpsorg_async import Client
 from vpsorg_async.testing import Delays, Faults, Simulator, run_forever, serve
 from vpsorg_async.testing.__main__ import build_parser, main
 from vpsorg_async.testing._serve import _sigterm_cancels, announce, is_loopback
+from vpsorg_async.testing._server import reachable_host
 from vpsorg_async.testing.pytest_plugin import simulator_options
 
 from .helpers import Api
@@ -106,6 +108,25 @@ def test_a_non_loopback_host_gets_a_warning() -> None:
     assert out.getvalue().startswith(f"url={url} token=t\n")
     assert "WARNING" in err.getvalue()
     assert "not loopback" in err.getvalue()
+
+
+async def test_a_simulator_on_every_interface_prints_a_url_the_client_accepts() -> None:
+    async with Simulator(host="0.0.0.0", servers=1) as sim:
+        assert sim.url == f"http://127.0.0.1:{sim.port}/api/v1"
+        out, err = io.StringIO(), io.StringIO()
+        announce(url=sim.url, token=sim.token, host=sim.host, servers=1, out=out, err=err)
+        assert f"VPSORG_BASE_URL=http://127.0.0.1:{sim.port}/api/v1 " in out.getvalue()
+        assert "WARNING" in err.getvalue()  # still reachable from other machines: said so
+        async with Client(sim.token, base_url=sim.url) as client:
+            assert (await client.list_servers()).count == 1
+
+
+@pytest.mark.parametrize(
+    ("bound", "reached"),
+    [("0.0.0.0", "127.0.0.1"), ("::", "::1"), ("127.0.0.1", "127.0.0.1"), ("10.1.2.3", "10.1.2.3")],
+)
+def test_a_wildcard_address_is_reached_on_loopback(bound: str, reached: str) -> None:
+    assert reachable_host(bound) == reached
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from vpsorg_async import (
     CreatedServer,
     Endpoint,
     RateLimitError,
+    RawResponse,
     Server,
     ServerDetail,
     ServerList,
@@ -116,6 +117,38 @@ def the_methods_are_coroutine_functions(client: Client) -> None:
     print(pages)
 
 
+async def options_views_and_raw_responses(client: Client) -> None:
+    fast: Client = client.with_options(timeout=5.0, max_retries=0)
+    detail: ServerDetail = await fast.get_server(1)
+    stricter: Client = fast.with_options(max_retries=1)
+    print(detail, stricter)
+    raw: RawResponse[ServerDetail] = await client.with_raw_response.get_server(1)
+    status: int = raw.status
+    request_id: str | None = raw.request_id
+    elapsed: float = raw.elapsed
+    content: bytes = raw.content
+    parsed: ServerDetail = raw.parse()
+    print(status, request_id, elapsed, content, parsed, raw.headers.getall("set-cookie", []))
+    listed: RawResponse[ServerList] = await client.with_raw_response.list_servers(page=2)
+    created: RawResponse[CreatedServer] = await client.with_raw_response.create_server(
+        name="a", plan_id=1, os_id=5, location="us-west"
+    )
+    updated: RawResponse[ServerDetail] = await client.with_raw_response.update_server(
+        1, name="a", hostname="a.example.com", backups_enabled=True
+    )
+    patched: RawResponse[ServerDetail] = await client.with_raw_response.patch_server(1, name="b")
+    deleted: RawResponse[None] = await client.with_raw_response.delete_server(1)
+    nothing: None = deleted.parse()
+    acted: list[RawResponse[ActionResult]] = [
+        await client.with_raw_response.start_server(1),
+        await client.with_raw_response.stop_server(1, timeout=3.0),
+        await fast.with_raw_response.reboot_server(1),
+    ]
+    print(listed, created, updated, patched, nothing, acted)
+    Client("t", proxy="http://user:pass@proxy.example:3128", trust_env=False)
+    Client("t", trust_env=True)
+
+
 async def calls_mypy_must_reject(client: Client) -> None:
     await client.get_server()  # type: ignore[call-arg]
     await client.get_server("12345")  # type: ignore[arg-type]
@@ -130,6 +163,18 @@ async def calls_mypy_must_reject(client: Client) -> None:
     wrong: ServerList = await client.get_server(1)  # type: ignore[assignment]
     nothing: ActionResult = await client.delete_server(1)  # type: ignore[assignment, func-returns-value]
     print(wrong, nothing)
+    client.with_options(timeout="soon")  # type: ignore[arg-type]
+    client.with_options(5.0)  # type: ignore[call-arg]
+    client.with_options(retries=1)  # type: ignore[call-arg]
+    await client.with_raw_response.get_server("1")  # type: ignore[arg-type]
+    await client.with_raw_response.get_server(1, reconcile=True)  # type: ignore[call-arg]
+    await client.with_raw_response.iter_servers()  # type: ignore[attr-defined]
+    raw_wrong: RawResponse[ServerList] = await client.with_raw_response.get_server(1)  # type: ignore[assignment]
+    model_wrong: ServerList = (await client.with_raw_response.get_server(1)).parse()  # type: ignore[assignment]
+    not_a_model: ServerDetail = await client.with_raw_response.get_server(1)  # type: ignore[assignment]
+    print(raw_wrong, model_wrong, not_a_model)
+    Client("t", proxy=3128)  # type: ignore[arg-type]
+    Client("t", "https://proxy")  # type: ignore[call-arg]
 
 
 if __name__ == "__main__":  # pragma: no cover - a script to read and type-check, not to run

@@ -6,6 +6,7 @@ they run, so the other commands never pay for it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ import click
 from vpsorg_async import CreateServer
 from vpsorg_async.fleet import FleetResult
 
+from . import _words as words
 from ._describe import EXIT_FAILED
 from ._output import err_console, new_table, out_console
 from ._progress import FleetProgress, progress_mode
@@ -32,6 +34,12 @@ DEMO_POLL_INTERVAL = 0.25
 DEMO_MAX_POLL_INTERVAL = 1.0
 #: What the demo's servers are made of (the simulator's catalogue; plan 3 is the cheapest).
 DEMO_PLAN_ID, DEMO_OS_ID, DEMO_LOCATION = 3, 6, "eu-central"
+#: How often the demo looks at its servers' statuses in the simulator (in process, no request)
+#: to show the states each step passes through: transitions last about a second, and a look at
+#: a few dozen servers costs well under a millisecond.
+DEMO_LOOK_INTERVAL = 0.01
+#: What a server that vanished is shown as, at the end of a delete's trail of states.
+GONE = "deleted"
 
 
 @click.command()
@@ -104,6 +112,7 @@ class StepReport:
     seconds: float = 0.0
     requests: int = 0
     finished: bool = False
+    states: list[str] = attrs.Factory(list)
 
 
 @click.command()
@@ -138,10 +147,17 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
 
         async with Simulator(delays=Delays().scaled(delay_scale), seed=7) as sim:
             click.echo(
-                f"Simulator on {sim.url} (loopback only); a fleet of {count} servers.", err=True
+                f"Simulator on {sim.url} (loopback only); a fleet of {words.count(count, 'server')}.",
+                err=True,
             )
             async with Client(sim.token, base_url=sim.url, events=settings.events()) as client:
-                run_step = _Stepper(client, lambda: sim.ledger.total, steps, quiet=settings.quiet)
+                run_step = _Stepper(
+                    client,
+                    lambda: sim.ledger.total,
+                    lambda: {s["id"]: s["status"] for s in sim.servers if s["name"] in names},
+                    steps,
+                    quiet=settings.quiet,
+                )
                 specs = [
                     CreateServer(
                         name=f"demo-{i:02d}",
@@ -151,6 +167,7 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
                     )
                     for i in range(1, count + 1)
                 ]
+                names = {spec.name for spec in specs}
                 created = await run_step("create", fleet.create, specs)
                 ids = [o.server.id for o in created.succeeded if o.server is not None]
                 for name in ("stop", "start", "reboot", "delete"):
@@ -170,12 +187,14 @@ class _Stepper:
         self,
         client: Client,
         requests: Callable[[], int],
+        statuses: Callable[[], dict[int, str]],
         steps: list[StepReport],
         *,
         quiet: bool,
     ) -> None:
         self.client = client
         self.requests = requests
+        self.statuses = statuses
         self.steps = steps
         self.quiet = quiet
 
@@ -190,6 +209,8 @@ class _Stepper:
         mode = progress_mode(quiet=self.quiet, console=console)
         progress = FleetProgress(name, len(keys), mode=mode, console=console)
         before = self.requests()
+        trails: dict[int, list[str]] = {}
+        watching = asyncio.create_task(self._watch(trails))
         try:
             with progress:
                 await call(
@@ -203,21 +224,43 @@ class _Stepper:
                 )
             report.finished = True
         finally:
+            watching.cancel()
+            self._look(trails)
             report.ok, report.failed = len(result.succeeded), progress.failed
             report.seconds = progress.elapsed
             report.requests = self.requests() - before
+            # every server takes the same path: show the longest trail seen (the most states)
+            report.states = max(trails.values(), key=len, default=[])
         return result
+
+    async def _watch(self, trails: dict[int, list[str]]) -> None:
+        """Look at the servers' statuses until cancelled; each server's states in order."""
+        while True:
+            self._look(trails)
+            await asyncio.sleep(DEMO_LOOK_INTERVAL)
+
+    def _look(self, trails: dict[int, list[str]]) -> None:
+        now = self.statuses()
+        for server_id, status in now.items():
+            trail = trails.setdefault(server_id, [])
+            if not trail or trail[-1] != status:
+                trail.append(status)
+        for server_id, trail in trails.items():
+            if server_id not in now and trail[-1] != GONE:
+                trail.append(GONE)
 
 
 def _print_steps(steps: list[StepReport], elapsed: float) -> None:
     """The final table: one row per step, then the totals."""
-    table = new_table("STEP", "SERVERS", "OK", "FAILED", "SECONDS", "API REQUESTS")
-    for column in table.columns[1:]:
+    table = new_table("STEP", "SERVERS", "OK", "FAILED", "SECONDS", "API REQUESTS", "STATES SEEN")
+    for column in table.columns[1:-1]:
         column.justify = "right"
     for s in steps:
         name = s.step if s.finished else f"{s.step} (interrupted)"
         failed = f"[red]{s.failed}[/]" if s.failed else "0"
-        table.add_row(name, str(s.servers), str(s.ok), failed, f"{s.seconds:.1f}", str(s.requests))
+        states = " -> ".join(s.states) or "-"
+        row = (str(s.servers), str(s.ok), failed, f"{s.seconds:.1f}", str(s.requests), states)
+        table.add_row(name, *row)
     console = out_console()
     console.print(table)
     requests = sum(s.requests for s in steps)

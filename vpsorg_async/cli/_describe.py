@@ -78,6 +78,13 @@ def _reason(exc: APIError) -> str:
 
 
 def _describe_api(exc: APIError) -> str:
+    line = _describe_answer(exc)
+    if isinstance(exc, NotFoundError) and exc.hint:  # the URL is likely not the API's
+        line += f"; {exc.hint}"
+    return line
+
+
+def _describe_answer(exc: APIError) -> str:
     server_id, what = _target(exc.method, exc.path)
     status = f"({exc.status})"
     if isinstance(exc, NotFoundError) and server_id is not None:

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import click
 
-from vpsorg_async import Server
+from vpsorg_async import AuthenticationError, Server
 from vpsorg_async.fleet import (
     DEFAULT_CONCURRENCY,
     DEFAULT_FLEET_TIMEOUT,
@@ -24,8 +24,9 @@ from vpsorg_async.fleet import (
     Outcome,
 )
 
+from . import _words as words
 from ._describe import EXIT_FAILED, describe
-from ._output import OUTPUT_OPTION, emit_json, err_console, new_table, out_console, plain
+from ._output import OUTPUT_OPTION, ROW_KEYS, emit_json, err_console, new_table, out_console, plain
 from ._progress import FleetProgress, progress_mode
 from ._runtime import CONFIRM_THRESHOLD, Settings, ask, pass_settings, run
 from ._servers import STATUS_CHOICE
@@ -134,7 +135,7 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
             if output == "json":
                 emit_json([])
             return
-        what = f"{count} server{'s' if count != 1 else ''}"
+        what = words.count(count, "server")
         if not settings.quiet:
             click.echo(f"{operation} {what}: {selection.preview()}", err=True)
         if operation == "delete" or count > CONFIRM_THRESHOLD:
@@ -167,6 +168,9 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
             print_fleet_report(result, selection, progress.elapsed, output=output, interrupted=True)
 
         run(act(), on_interrupt=interrupted)
+        refused = _token_refused(result)
+        if refused is not None:  # one line, as when the listing of --all is refused
+            raise refused
         print_fleet_report(result, selection, progress.elapsed, output=output)
         if not result.ok:
             raise click.exceptions.Exit(EXIT_FAILED)
@@ -192,6 +196,18 @@ async def _select(
     return Selection(list(known), known)
 
 
+def _token_refused(result: FleetResult[Any]) -> AuthenticationError | None:
+    """The API's refusal of the token, when it is why every server failed: a wrong token fails
+    them all alike, and a row per server would repeat one line N times."""
+    errors = [outcome.error for outcome in result.outcomes.values()]
+    first = errors[0] if errors else None
+    if isinstance(first, AuthenticationError) and all(
+        isinstance(e, AuthenticationError) for e in errors
+    ):
+        return first
+    return None
+
+
 def unfinished_stage(outcome: Outcome[Any] | None) -> str | None:
     """How far an input that Ctrl-C or SIGTERM cut short had come; None when it had finished.
 
@@ -207,19 +223,22 @@ def unfinished_stage(outcome: Outcome[Any] | None) -> str | None:
 
 
 def outcome_data(
-    outcome: Outcome[Any], known: Mapping[Any, Server] | None = None
+    outcome: Outcome[Any], operation: str, known: Mapping[Any, Server] | None = None
 ) -> dict[str, Any]:
-    """One outcome as JSON-ready data; ``known`` supplies names the outcome lacks."""
+    """One outcome of ``operation`` as JSON-ready data; ``known`` supplies names it lacks."""
     server = outcome.server
     listed = (known or {}).get(outcome.key)
-    return {
-        "id": server.id if server is not None else outcome.key,
-        "name": server.name if server is not None else listed.name if listed else None,
-        "ok": outcome.ok,
-        "already": outcome.already,
-        "status": str(server.status) if server is not None else None,
-        "error": describe(outcome.error) if outcome.error is not None else None,
-    }
+    row: dict[str, Any] = dict.fromkeys(ROW_KEYS)  # the fields of the servers commands' rows
+    row.update(
+        id=server.id if server is not None else outcome.key,
+        ok=outcome.ok,
+        name=server.name if server is not None else listed.name if listed else None,
+        status=str(server.status) if server is not None else None,
+        already=outcome.already,
+        message=f"already {_state_word(operation)}" if outcome.already else None,
+        error=describe(outcome.error) if outcome.error is not None else None,
+    )
+    return row
 
 
 def print_fleet_report(
@@ -239,7 +258,7 @@ def print_fleet_report(
     keys, known = selection.ids, selection.known
     outcomes = [result.outcomes[k] for k in keys if k in result.outcomes]
     if output == "json":
-        emit_json([outcome_data(o, known) for o in outcomes])
+        emit_json([outcome_data(o, result.operation, known) for o in outcomes])
     unfinished = _unfinished_by_stage(result, keys)
     failed = [o for o in outcomes if not o.ok and unfinished_stage(o) is None]
     ok = [o for o in outcomes if o.ok]
@@ -248,7 +267,7 @@ def print_fleet_report(
     if failed and output != "json":
         table = new_table("SERVER", "NAME", "REASON", title=f"{len(failed)} failed")
         for o in failed:
-            data = outcome_data(o, known)
+            data = outcome_data(o, result.operation, known)
             table.add_row(str(o.key), plain(data["name"] or "-"), plain(data["error"] or "-"))
         console.print(table)
     line = f"{result.operation}: {len(ok)} ok"

@@ -17,12 +17,15 @@ import click
 import vpsorg_async
 from vpsorg_async import CreatedServer, Server, ServerDetail, ServerStatus
 
+from ._words import count
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
 __all__ = [
     "OUTPUT_OPTION",
+    "ROW_KEYS",
     "emit_json",
     "err_console",
     "out_console",
@@ -31,6 +34,12 @@ __all__ = [
     "print_servers",
     "to_data",
 ]
+
+#: The fields, in order, of each server's JSON row in the output of ``servers
+#: start|stop|reboot|delete`` and of ``fleet ...``: one shape for scripts to read. ``already``:
+#: the server was in the goal state and nothing was done (only a fleet converges so); ``message``:
+#: the API's message, or what was found; ``error``: one line, when ``ok`` is false.
+ROW_KEYS = ("id", "ok", "name", "status", "already", "message", "error")
 
 #: Width of tables written to something that is not a terminal.
 PIPE_WIDTH = 160
@@ -114,7 +123,7 @@ def print_servers(servers: Sequence[Server], *, output: str) -> None:
         )
     console = out_console()
     console.print(table)
-    console.print(f"{len(servers)} server{'s' if len(servers) != 1 else ''}")
+    console.print(count(len(servers), "server"))
 
 
 def _detail_rows(server: Server) -> Iterable[tuple[str, str]]:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vpsorg_async.fleet import FleetEvent
 
+from ._words import count
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, ProgressColumn, Task, TaskID
@@ -93,7 +95,7 @@ class FleetProgress:
         if self.mode == "live":
             self._start_live()
         elif self.mode == "lines":
-            print(f"{self.label}: {self.total} servers", file=sys.stderr, flush=True)
+            print(f"{self.label}: {count(self.total, 'server')}", file=sys.stderr, flush=True)
             self._last_line = self._clock()
         return self
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,8 +17,17 @@ from vpsorg_async import Server, ServerStatus
 from vpsorg_async.waiters import DEFAULT_WAIT_TIMEOUT
 
 from ._describe import EXIT_FAILED, describe
-from ._output import OUTPUT_OPTION, emit_json, err_console, out_console, print_server, print_servers
+from ._output import (
+    OUTPUT_OPTION,
+    ROW_KEYS,
+    emit_json,
+    err_console,
+    out_console,
+    print_server,
+    print_servers,
+)
 from ._runtime import Settings, ask, pass_settings, run
+from ._words import count
 
 if TYPE_CHECKING:
     from vpsorg_async import Client
@@ -28,8 +37,6 @@ __all__ = ["servers"]
 #: Servers acted on at once by one ``servers start|stop|reboot|delete`` (fleets have their own).
 ACTION_CONCURRENCY = 8
 
-#: The fields of each server's row in the output of start/stop/reboot/delete (JSON objects).
-ROW_KEYS = ("id", "ok", "name", "status", "message", "error")
 
 STATUS_CHOICE = click.Choice([s.value for s in ServerStatus], case_sensitive=False)
 SERVER_IDS = click.argument(
@@ -38,14 +45,23 @@ SERVER_IDS = click.argument(
 WAIT_OPTION = click.option(
     "--wait", is_flag=True, help="Wait until each server reaches its new state."
 )
-TIMEOUT_OPTION = click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_WAIT_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="Overall deadline of --wait (a real provisioning takes 2-5 minutes).",
-)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _timeout_option(why: str) -> Callable[[F], F]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_WAIT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help=f"Overall deadline of --wait ({why}).",
+    )
+
+
+CREATE_TIMEOUT_OPTION = _timeout_option("a real provisioning takes 2-5 minutes")
+TIMEOUT_OPTION = _timeout_option("starting, stopping, rebooting or deleting takes seconds")
 
 
 @click.group()
@@ -95,7 +111,7 @@ def get(settings: Settings, server_id: int, output: str) -> None:
 @click.option("--ssh-key-id", type=click.IntRange(min=1), help="An SSH key to install.")
 @click.option("--backups", is_flag=True, help="Enable backups.")
 @WAIT_OPTION
-@TIMEOUT_OPTION
+@CREATE_TIMEOUT_OPTION
 @OUTPUT_OPTION
 @pass_settings
 def create(
@@ -223,8 +239,7 @@ def delete(
     """Delete servers permanently. Asks first unless --yes (required without a terminal)."""
     ids = list(dict.fromkeys(server_ids))
     listed = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")
-    plural = "s" if len(ids) != 1 else ""
-    ask(f"Delete {len(ids)} server{plural} ({listed}) permanently?", yes=yes)
+    ask(f"Delete {count(len(ids), 'server')} ({listed}) permanently?", yes=yes)
 
     async def one(client: Client, server_id: int, row: dict[str, Any]) -> None:
         await client.delete_server(server_id)
@@ -300,7 +315,7 @@ def _act_on_each(
     async def guarded(client: Client, limit: asyncio.Semaphore, server_id: int) -> None:
         async with limit:
             row = rows[server_id] = dict.fromkeys(ROW_KEYS)
-            row["id"] = server_id
+            row.update(id=server_id, already=False)  # these commands act; the fleet converges
             try:
                 await one(client, server_id, row)
             except Exception as exc:  # each server's failure is reported, the others go on
@@ -311,7 +326,7 @@ def _act_on_each(
     async def main() -> None:
         limit = asyncio.Semaphore(ACTION_CONCURRENCY)
         async with settings.client() as client:
-            note = f"waiting for {len(ids)} server(s) to be {waiting}" if waiting else None
+            note = f"waiting for {count(len(ids), 'server')} to be {waiting}" if waiting else None
             with _waiting(settings, note):
                 async with asyncio.TaskGroup() as group:
                     for server_id in ids:

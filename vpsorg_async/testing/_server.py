@@ -115,11 +115,15 @@ class Simulator:
 
     @property
     def root_url(self) -> str:
-        """``http://HOST:PORT`` of the running simulator (admin routes live under ``/_sim/``)."""
+        """``http://HOST:PORT`` of the running simulator (admin routes live under ``/_sim/``).
+
+        Bound to every interface (``0.0.0.0``, ``::``), it names loopback: a client reaches it
+        there, and refuses plain http to any other address.
+        """
         if self._runner is None:
             raise RuntimeError("the simulator is not running; use `async with Simulator()`")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        host = reachable_host(self.host)
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -235,3 +239,9 @@ class Simulator:
         store = self._backend.store
         store.tick()
         return [store.detail(record) for record in store]
+
+
+def reachable_host(host: str) -> str:
+    """Where a client on this machine reaches a server bound to ``host``: loopback for a
+    wildcard address (every interface), else ``host`` itself."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
