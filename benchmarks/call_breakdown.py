@@ -111,7 +111,7 @@ def _swaps(client: Any) -> dict[str, tuple[Any, str, Any]]:
     async def no_turn(deadline: float) -> None:
         return None
 
-    def always_plain(self: Any, resp: Any, row: Any, path: str) -> bool:
+    def always_plain(resp: Any, row: Any, path: str, max_body: int) -> bool:
         return True
 
     fixed = aiohttp.ClientTimeout(total=60)
@@ -133,7 +133,7 @@ def _swaps(client: Any) -> dict[str, tuple[Any, str, Any]]:
         ),
         "pacer's turn": (client._session._pacer, "wait_turn", no_turn),
         "connection slot gate": (type(client._session._slots), "take_now", lambda self: True),
-        "body size check": (type(client._session), "_plain_body", always_plain),
+        "body size check": (_session, "plain_body", always_plain),
     }
     assert set(candidates) == set(LAYERS)
     return {k: v for k, v in candidates.items() if hasattr(v[0], v[1])}

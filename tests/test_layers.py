@@ -37,13 +37,14 @@ LAYER = {
     "_logenv": 0,
     "_events": 2,  # the hooks' records; names the endpoint row and the tracer for types only
     "_answers": 2,
-    "_config": 2,
-    "_proxy": 3,  # checks a proxy against the base URL; no I/O
+    "_config": 3,
+    "_proxy": 4,  # checks a proxy against the base URL; no I/O
     "_models": 3,
     "_seams": 4,  # protocols and their in-process defaults; names the Server model
     "_convert": 4,
     "_endpoints": 4,
     "_wire": 5,
+    "_body": 5,
     "_otel": 5,  # imported only when tracing is on (by _observe, lazily)
     "_observe": 6,
     "_session": 6,

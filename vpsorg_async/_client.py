@@ -20,9 +20,9 @@ from typing import Any, Self
 import aiohttp
 
 from . import _policy as policy
-from ._config import check_base_url, check_token
+from ._config import check_base_url, check_settings, check_token
 from ._endpoints import ENDPOINTS, Endpoint
-from ._errors import ConfigurationError, ValidationError
+from ._errors import ConfigurationError
 from ._events import Events, RequestHook, ResponseHook, RetryHook
 from ._methods import check_query, endpoint
 from ._models import (
@@ -42,7 +42,7 @@ from ._raw import RawClient, RawSessionView
 from ._reconcile import create_reconciled
 from ._seams import Coordinator, CreateLock, LocalCreateLocks, Pacer
 from ._session import Session
-from ._validate import check_id, check_timeout, check_user_agent
+from ._validate import check_id, check_timeout
 from ._version import __version__
 from ._views import SessionView, view_of
 
@@ -125,32 +125,18 @@ class Client:
         token = check_token(token if token is not None else os.environ.get(policy.TOKEN_ENV))
         url = base_url or os.environ.get(policy.BASE_URL_ENV) or policy.DEFAULT_BASE_URL
         check_base_url(url)
-        seconds = check_timeout("timeout", timeout)
-        if seconds is None:
-            raise ValidationError("timeout", "must be a positive number of seconds, not None")
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValidationError("max_retries", "must be an integer >= 0")
-        rate = check_timeout("rate_limit", rate_limit)  # same rule: a positive number
-        if pacer is not None and rate is not None:
-            raise ValidationError("rate_limit", "give either rate_limit or pacer, not both")
+        seconds, rate = check_settings(
+            timeout=timeout, max_retries=max_retries, rate_limit=rate_limit,
+            max_connections=max_connections, max_response_bytes=max_response_bytes,
+            user_agent=user_agent, paced=pacer is not None, coordinated=coordinator is not None,
+        )  # fmt: skip
         if coordinator is not None:
-            if pacer is not None:
-                raise ValidationError("pacer", "give either a pacer or a coordinator, not both")
             pacer = coordinator.pacer(rate, clock=clock, sleep=sleep)
             create_lock = create_lock or coordinator.create_lock()
-        #: The shared backend this client was given, or None (waiters and fleets ask it for
-        #: their status source).
-        self.coordinator = coordinator
-        check_id("max_connections", max_connections)
-        check_id("max_response_bytes", max_response_bytes)
-        if user_agent is not None:
-            check_user_agent("user_agent", user_agent)
+        self.coordinator = coordinator  #: the shared backend, if any (waiters ask it too)
         self.base_url = url.rstrip("/")
-        #: The time sources of this client; waiters and fleets built on it follow them too.
-        self.clock = clock
-        self.sleep = sleep
-        #: Held per name by reconciling creates (and by ``fleet.create``).
-        self.create_lock: CreateLock = create_lock or LocalCreateLocks()
+        self.clock, self.sleep = clock, sleep  #: time sources (waiters and fleets follow them)
+        self.create_lock = create_lock or LocalCreateLocks()  #: held by reconciling creates
         # Who hears of each call (hooks, OpenTelemetry); None: nobody, and calls pay nothing.
         self._hooks = observe(
             events, on_request=on_request, on_response=on_response, on_retry=on_retry,

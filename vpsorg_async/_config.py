@@ -10,10 +10,18 @@ import re
 
 import yarl
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, ValidationError
 from ._policy import TOKEN_ENV
+from ._validate import check_id, check_timeout, check_user_agent
 
-__all__ = ["USERINFO", "check_base_url", "check_token", "is_loopback", "masked"]
+__all__ = [
+    "USERINFO",
+    "check_base_url",
+    "check_settings",
+    "check_token",
+    "is_loopback",
+    "masked",
+]
 
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 #: The userinfo part of a URL (``user:password@``), masked wherever a URL is quoted.
@@ -69,3 +77,36 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_settings(
+    *,
+    timeout: object,
+    max_retries: object,
+    rate_limit: object,
+    max_connections: object,
+    max_response_bytes: object,
+    user_agent: object,
+    paced: bool,
+    coordinated: bool,
+) -> tuple[float, float | None]:
+    """Check a Client's numbers and how it is paced; return its timeout and its rate limit.
+
+    Raises:
+        ValidationError: naming the parameter and the rule it breaks.
+    """
+    seconds = check_timeout("timeout", timeout)
+    if seconds is None:
+        raise ValidationError("timeout", "must be a positive number of seconds, not None")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValidationError("max_retries", "must be an integer >= 0")
+    rate = check_timeout("rate_limit", rate_limit)  # same rule: a positive number
+    if paced and rate is not None:
+        raise ValidationError("rate_limit", "give either rate_limit or pacer, not both")
+    if paced and coordinated:
+        raise ValidationError("pacer", "give either a pacer or a coordinator, not both")
+    check_id("max_connections", max_connections)
+    check_id("max_response_bytes", max_response_bytes)
+    if user_agent is not None:
+        check_user_agent("user_agent", user_agent)
+    return float(seconds), rate

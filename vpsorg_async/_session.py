@@ -29,6 +29,7 @@ import yarl
 
 from . import _policy as policy
 from ._answers import error_from_response
+from ._body import plain_body, read_capped
 from ._convert import decode_json, encode_body
 from ._endpoints import Endpoint
 from ._errors import (
@@ -231,10 +232,10 @@ class Session:
                             timeout=attempt_timeout(http.timeout, remaining),
                         ) as resp:
                             status = resp.status
-                            if self._plain_body(resp, row, path):
+                            if plain_body(resp, row, path, self._max_body):
                                 body_bytes = await resp.read()
                             else:
-                                body_bytes = await self._read_capped(resp, row, path)
+                                body_bytes = await read_capped(resp, row, path, self._max_body)
                             headers = resp.headers
                     except (aiohttp.ClientError, TimeoutError) as exc:
                         failure = transport_error(exc, row, path, attempt, remaining, self._token)
@@ -368,49 +369,6 @@ class Session:
             attempts=attempt,
             secret=self._token,
         )
-
-    def _cap(self, row: Endpoint, status: int) -> int:
-        """How much of a body is read: the row's cap for its answer, ``ERROR_BODY_BYTES`` for
-        anything else, and never more than the client's ``max_response_bytes``."""
-        own = row.max_body if status == row.success else policy.ERROR_BODY_BYTES
-        return min(own, self._max_body)
-
-    def _plain_body(self, resp: aiohttp.ClientResponse, row: Endpoint, path: str) -> bool:
-        """True when ``resp.read()`` is safe: a sized, uncompressed body within the cap.
-
-        An answer over its cap is refused unread; an error body over its cap is streamed and
-        cut (its status still says what went wrong).
-        """
-        length = resp.content_length
-        cap = self._cap(row, resp.status)
-        if length is not None and length > cap:
-            if resp.status != row.success:
-                return False
-            raise ResponseDecodeError(
-                f"body of {length} bytes exceeds the {cap}-byte cap",
-                method=row.method, path=path, status=resp.status,
-            )  # fmt: skip
-        return length is not None and "Content-Encoding" not in resp.headers
-
-    async def _read_capped(self, resp: aiohttp.ClientResponse, row: Endpoint, path: str) -> bytes:
-        """Stream a compressed, unsized or cut body under the cap: Content-Length counts
-        compressed bytes, and a small gzip body can inflate far past it. An answer over the cap
-        is refused; an error body is cut one byte past it (the connection is not reused)."""
-        cap = self._cap(row, resp.status)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_any():
-            size += len(chunk)
-            if size > cap:
-                if resp.status != row.success:
-                    chunks.append(chunk[: len(chunk) - (size - cap) + 1])
-                    break
-                raise ResponseDecodeError(
-                    f"body exceeds the {cap}-byte cap",
-                    method=row.method, path=path, status=resp.status,
-                )  # fmt: skip
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
         if row.response is None:
