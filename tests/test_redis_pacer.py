@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import types
-from collections.abc import Iterator
 
 import pytest
 
@@ -33,14 +32,16 @@ KEY = "vpsorg:{ns}:pace"
 def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     """The clients' clock, which fakeredis's TIME reads too."""
     manual = ManualClock()
-    monkeypatch.setattr(server_mixin, "time", types.SimpleNamespace(time=lambda: EPOCH + manual.now))
+    monkeypatch.setattr(
+        server_mixin, "time", types.SimpleNamespace(time=lambda: EPOCH + manual.now)
+    )
     return manual
 
 
 @pytest.fixture
-def coordinator(clock: ManualClock) -> Iterator[RedisCoordinator]:
+def coordinator(clock: ManualClock) -> RedisCoordinator:
     """A coordinator on one fakeredis server (every coordinator made from it shares it)."""
-    yield RedisCoordinator(fakeredis.FakeAsyncRedis(), namespace="ns", burst=0.0)
+    return RedisCoordinator(fakeredis.FakeAsyncRedis(), namespace="ns", burst=0.0)
 
 
 def pacer(c: RedisCoordinator, clock: ManualClock, rate: float | None = 10.0) -> RedisPacer:
@@ -48,8 +49,8 @@ def pacer(c: RedisCoordinator, clock: ManualClock, rate: float | None = 10.0) ->
 
 
 async def state(c: RedisCoordinator) -> dict[str, float]:
-    raw = await c._link.redis.hgetall(KEY)  # type: ignore[misc]
-    return {k.decode(): float(v) for k, v in raw.items()}
+    raw = await c._link.redis.hgetall(KEY)
+    return {str(k, "ascii") if isinstance(k, bytes) else k: float(v) for k, v in raw.items()}
 
 
 async def test_turns_are_spaced_by_the_rate_on_redis_time(
@@ -69,7 +70,9 @@ async def test_two_pacers_share_one_pace(coordinator: RedisCoordinator, clock: M
     assert clock.now == pytest.approx(0.3)  # four turns of one 10/s pace, not two of two
 
 
-async def test_other_namespaces_do_not_share(coordinator: RedisCoordinator, clock: ManualClock) -> None:
+async def test_other_namespaces_do_not_share(
+    coordinator: RedisCoordinator, clock: ManualClock
+) -> None:
     other = RedisCoordinator(coordinator._link.redis, namespace="elsewhere", burst=0.0)
     for p in (pacer(coordinator, clock), pacer(other, clock)):
         await p.wait_turn(100.0)
@@ -197,7 +200,7 @@ async def test_the_state_expires_when_no_one_uses_the_namespace(
     coordinator: RedisCoordinator, clock: ManualClock
 ) -> None:
     await pacer(coordinator, clock).wait_turn(100.0)
-    ttl = await coordinator._link.redis.pttl(KEY)  # type: ignore[misc]
+    ttl = await coordinator._link.redis.pttl(KEY)
     assert 0 < ttl <= _policy.PACE_STATE_TTL * 1000
 
 

@@ -57,6 +57,7 @@ class RedisCoordinator:
         self.burst = float(burst)
         self._pace_script = redis.register_script(PACE_SCRIPT)
         self._locks: RedisCreateLocks | None = None
+        self._owns_redis = False  # from_url made the client: aclose closes it
 
     @classmethod
     def from_url(
@@ -78,12 +79,11 @@ class RedisCoordinator:
             client = redis.asyncio.from_url(url)
         except ValueError as exc:
             raise ConfigurationError(
-                "not a Redis URL: use redis://, rediss:// or unix:// "
-                f"({type(exc).__name__})"
+                f"not a Redis URL: use redis://, rediss:// or unix:// ({type(exc).__name__})"
             ) from None
-        return cls(
-            client, namespace=namespace, expected_processes=expected_processes, burst=burst
-        )
+        made = cls(client, namespace=namespace, expected_processes=expected_processes, burst=burst)
+        made._owns_redis = True
+        return made
 
     @property
     def namespace(self) -> str:
@@ -109,6 +109,11 @@ class RedisCoordinator:
             raise ConfigurationError(
                 f"cannot reach Redis at {self._link.address}: {self._link.describe(exc)}"
             ) from None
+
+    async def aclose(self) -> None:
+        """Close the Redis client if :meth:`from_url` made it (one you passed stays yours)."""
+        if self._owns_redis:
+            await self._link.redis.aclose()
 
     def pacer(
         self,

@@ -74,6 +74,7 @@ class RedisCreateLocks:
         self._local = LocalCreateLocks()
         self._held: dict[str, str] = {}  # lease key -> owner value, while held here
         self._renewer: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()  # set when nothing is held: the renewer then ends
 
     @contextlib.asynccontextmanager
     async def hold(self, name: str, *, timeout: float) -> AsyncIterator[None]:
@@ -88,14 +89,15 @@ class RedisCreateLocks:
             key = self._link.key("create", name)
             owner = await self._acquire(key, deadline)
             self._held[key] = owner
+            self._idle.clear()
             if self._renewer is None or self._renewer.done():
                 self._renewer = loop.create_task(self._renew_while_held())
             try:
                 yield
             finally:
                 self._held.pop(key, None)
-                if not self._held and self._renewer is not None:
-                    self._renewer.cancel()
+                if not self._held:
+                    self._idle.set()  # woken, not cancelled: never cut off in a command
                 await self._release(key, owner)
 
     async def _acquire(self, key: str, deadline: float) -> str:
@@ -123,8 +125,10 @@ class RedisCreateLocks:
             await self._link.run(self._release_script(keys=[key], args=[owner]))
 
     async def _renew_while_held(self) -> None:
-        while self._held:
-            await asyncio.sleep(self._lease_ms / 3000)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._lease_ms / 3000):
+                    await self._idle.wait()
             held = dict(self._held)
             if not held:
                 return

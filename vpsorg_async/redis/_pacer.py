@@ -186,7 +186,7 @@ class RedisPacer:
         """
         successes, self._successes = self._successes, 0
         throttle, self._throttle = self._throttle, None
-        args = [
+        args: list[str | int | float] = [
             int(take), self._limit, self._burst, min(max_wait, _NO_DEADLINE), successes,
             int(throttle is not None), throttle or 0.0, policy.THROTTLE_WINDOW, MIN_RATE,
             DECREASE_FACTOR, INCREASE_SHARE, int(policy.PACE_STATE_TTL * 1000),
