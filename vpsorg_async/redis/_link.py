@@ -55,7 +55,7 @@ def safe_address(redis: Redis) -> str:
     kwargs = redis.connection_pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}"
-    scheme = "rediss" if kwargs.get("ssl") or "ssl_context" in kwargs else "redis"
+    scheme = "rediss" if "SSL" in redis.connection_pool.connection_class.__name__ else "redis"
     return f"{scheme}://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
