@@ -8,12 +8,14 @@ import logging
 import pytest
 
 pytest.importorskip("redis")
-fakeredis = pytest.importorskip("fakeredis")
+pytest.importorskip("fakeredis")
 pytest.importorskip("lupa")
 
-from vpsorg_async.redis import RedisCoordinator  # noqa: E402
-from vpsorg_async.redis._link import Link, safe_address  # noqa: E402
-from vpsorg_async.redis._locks import RedisCreateLocks  # noqa: E402
+import fakeredis
+
+from vpsorg_async.redis import RedisCoordinator
+from vpsorg_async.redis._link import Link, safe_address
+from vpsorg_async.redis._locks import RedisCreateLocks
 
 KEY = "vpsorg:{ns}:create:web-01"
 
