@@ -2,6 +2,8 @@
 
 The blocks are complete scripts. They get the simulator's URL and token through the documented
 environment variables, so ``Client()`` with no arguments works exactly as the quick start says.
+A block that reads ``VPSORG_REDIS_URL`` gets a real redis-server the test starts (and is skipped
+where there is none, or no redis package), and runs twice at once as two workers of one job.
 A block that defines ``test_`` functions is a pytest module (the pytest plugin's examples) and runs
 under pytest instead, outside this repository's pytest configuration, as a user's would.
 """
@@ -9,12 +11,14 @@ under pytest instead, outside this repository's pytest configuration, as a user'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
+from redis_server import RedisServer, redis_binary
 
 from vpsorg_async.testing import Delays, Simulator
 
@@ -57,18 +61,33 @@ async def test_example_runs(example: tuple[Path, int, str], tmp_path: Path) -> N
     command = (
         ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(script)] if is_test_module else []
     )
-    async with Simulator(servers=6, delays=Delays.fast(), seed=index) as sim:
-        sim.add_server(name="web-01", status="active", location="us-west")
-        env = {**os.environ, "VPSORG_API_TOKEN": sim.token, "VPSORG_BASE_URL": sim.url}
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *(command or [str(script)]),
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    workers = 1
+    with contextlib.ExitStack() as stack:
+        extra: dict[str, str] = {}
+        if "VPSORG_REDIS_URL" in code:
+            pytest.importorskip("redis")
+            if redis_binary() is None:
+                pytest.skip("no redis-server")
+            extra["VPSORG_REDIS_URL"] = stack.enter_context(RedisServer()).url
+            workers = 2
+        async with Simulator(servers=6, delays=Delays.fast(), seed=index) as sim:
+            sim.add_server(name="web-01", status="active", location="us-west")
+            env = {**os.environ, "VPSORG_API_TOKEN": sim.token, "VPSORG_BASE_URL": sim.url}
+            procs = [
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    *(command or [str(script)]),
+                    cwd=tmp_path,
+                    env={**env, **extra, "WORKERS": str(workers), "JOB_COMPLETION_INDEX": str(i)},
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                for i in range(workers)
+            ]
+            outputs = [await asyncio.wait_for(p.communicate(), timeout=60) for p in procs]
+            duplicates = sim.ledger.duplicate_creates()
     where = example_id(example)
-    assert proc.returncode == 0, f"{where} failed:\n{out.decode()[-3000:]}\n{err.decode()}"
-    assert sim.token not in (out + err).decode(), f"{where} printed the token"
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, f"{where} failed:\n{out.decode()[-3000:]}\n{err.decode()}"
+        assert sim.token not in (out + err).decode(), f"{where} printed the token"
+    assert duplicates == {}, f"{where} created a name twice"

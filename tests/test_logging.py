@@ -22,6 +22,7 @@ LOGGERS = {
     "vpsorg_async.waiters",
     "vpsorg_async.fleet",
     "vpsorg_async.events",
+    "vpsorg_async.redis",
 }
 
 

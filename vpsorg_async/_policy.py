@@ -98,3 +98,30 @@ UNREACHABLE_AFTER = 20.0
 #: then asked again; this many rounds at most (each round is one wait and one request): a server
 #: that someone else keeps changing is reported, not chased until the deadline.
 MAX_SETTLE_ROUNDS = 3
+
+# -- many processes sharing one Redis (``vpsorg_async.redis``) ----------------------------------
+#: The shared pace's burst, in seconds of the rate (GCRA's tolerance): a process idle for a
+#: moment may send this much of the budget at once (10 requests at 50/s). Kept in seconds so a
+#: cut rate does not leave a burst sized for the old one; small, since a provider counts per second.
+REDIS_BURST = 0.2
+#: With Redis lost, each process paces itself at ``rate_limit / expected_processes``. Eight is
+#: the Kubernetes Indexed Job of the issue that asked for this; a smaller cluster only runs slower
+#: than it could while Redis is away (say ``expected_processes=`` to be exact).
+REDIS_EXPECTED_PROCESSES = 8
+#: 429s within this long after the one that cut the shared rate (or within its Retry-After, if
+#: longer) answer requests sent before the cut: they are its echo and do not cut it again.
+THROTTLE_WINDOW = 1.0
+#: One Redis command (a turn, a lock) longer than this means Redis is lost: a LAN Redis answers
+#: in a millisecond, and a pacer that waits longer holds every request of the client back.
+REDIS_TIMEOUT = 2.0
+#: While Redis is lost a process asks it again at most this often (one cheap failed connect).
+REDIS_RETRY_INTERVAL = 1.0
+#: The shared pace state expires after this long unused: a namespace no one runs is forgotten.
+PACE_STATE_TTL = 3600.0
+#: A create lock's lease. It is renewed every third of it while held, so only a holder that died
+#: (or lost Redis) lets it lapse; then the name is free again this long after.
+CREATE_LOCK_LEASE = 30.0
+#: How a process waits for a create lock another holds: polls from the first to the last delay,
+#: doubling (with jitter). A create decision takes a lookup and a create (a second or more).
+CREATE_LOCK_POLL_FIRST = 0.02
+CREATE_LOCK_POLL_MAX = 0.25

@@ -11,7 +11,7 @@ from vpsorg_async import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, __version__
 from vpsorg_async.waiters import DEFAULT_POLL_INTERVAL
 
 from ._describe import EXIT_INTERRUPTED, describe, exit_code_for
-from ._runtime import Settings, request_logging
+from ._runtime import REDIS_URL_ENV, Settings, request_logging
 
 __all__ = ["cli"]
 
@@ -79,6 +79,30 @@ class VpsorgGroup(click.Group):
     metavar="SECONDS",
     help="First pause between polls while waiting (it grows up to 15 s).",
 )
+@click.option(
+    "--rate-limit",
+    envvar="VPSORG_RATE_LIMIT",
+    show_envvar=True,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="PER_SECOND",
+    help="Requests per second at most (with --redis: across every process sharing it).",
+)
+@click.option(
+    "--redis",
+    "redis_url",
+    envvar=REDIS_URL_ENV,
+    show_envvar=True,
+    metavar="URL",
+    help="Share the rate limit and create locks with other processes through this Redis "
+    "(redis://host:6379/0; needs the redis extra). Prefer the variable if it holds a password.",
+)
+@click.option(
+    "--redis-namespace",
+    envvar="VPSORG_REDIS_NAMESPACE",
+    show_envvar=True,
+    metavar="NAME",
+    help="What the processes sharing one budget call it [default: derived from the token].",
+)
 @click.version_option(__version__, "--version", prog_name="vpsorg")
 @click.pass_context
 def cli(
@@ -89,6 +113,9 @@ def cli(
     debug: bool,
     quiet: bool,
     poll_interval: float,
+    rate_limit: float | None,
+    redis_url: str | None,
+    redis_namespace: str | None,
 ) -> None:
     """Manage VPS.org servers: single servers, whole fleets, and a local simulator.
 
@@ -109,6 +136,9 @@ def cli(
         debug=debug,
         quiet=quiet,
         poll_interval=poll_interval,
+        rate_limit=rate_limit,
+        redis_url=redis_url,
+        redis_namespace=redis_namespace,
     )
     ctx.with_resource(request_logging(verbose=verbose, quiet=quiet))
 

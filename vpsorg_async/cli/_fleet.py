@@ -9,6 +9,8 @@ stopped server succeeds (``already``), so an interrupted command can simply be r
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +24,7 @@ from vpsorg_async.fleet import (
     FleetAbortedError,
     FleetResult,
     Outcome,
+    shard,
 )
 
 from . import _words as words
@@ -31,7 +34,10 @@ from ._progress import FleetProgress, progress_mode
 from ._runtime import CONFIRM_THRESHOLD, Settings, ask, pass_settings, run
 from ._servers import STATUS_CHOICE
 
-__all__ = ["fleet", "print_fleet_report", "unfinished_stage"]
+__all__ = ["fleet", "parse_shard", "print_fleet_report", "unfinished_stage"]
+
+#: Set by a Kubernetes Indexed Job in each of its pods: ``--shard auto/N`` reads it.
+SHARD_INDEX_ENV = "JOB_COMPLETION_INDEX"
 
 #: How many servers the "what it will touch" preview names before "... and N more".
 PREVIEW = 8
@@ -63,6 +69,38 @@ class Selection:
             )
         more = len(self.ids) - PREVIEW
         return ", ".join(shown) + (f", ... and {more} more" if more > 0 else "")
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``--shard I/N`` (or ``auto/N``: I from ``JOB_COMPLETION_INDEX``) as ``(I, N)``.
+
+    Raises:
+        click.BadParameter: not ``I/N`` with ``0 <= I < N``, or ``auto`` without the variable.
+    """
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(auto|\d+)\s*/\s*(\d+)\s*", value)
+    if match is None:
+        raise click.BadParameter(
+            f"{value!r} is not I/N (this worker's shard I of N, from 0) or auto/N",
+            param_hint="--shard",
+        )
+    index_text, count = match.group(1), int(match.group(2))
+    if index_text == "auto":
+        index_text = os.environ.get(SHARD_INDEX_ENV, "").strip()
+        if not index_text.isdigit():
+            raise click.BadParameter(
+                f"auto/{count} reads {SHARD_INDEX_ENV} (set by a Kubernetes Indexed Job), "
+                + ("which is not set" if not index_text else f"which is {index_text!r}"),
+                param_hint="--shard",
+            )
+    index = int(index_text)
+    if not 0 <= index < count:
+        raise click.BadParameter(
+            f"shard {index} of {count}: give I from 0 to N - 1 (N at least 1)",
+            param_hint="--shard",
+        )
+    return index, count
 
 
 @click.group()
@@ -101,6 +139,13 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
         metavar="SECONDS",
         help="Deadline of the whole operation, waits included.",
     )
+    @click.option(
+        "--shard",
+        "shard_text",
+        metavar="I/N",
+        help="Act only on this worker's share: shard I (from 0) of N, the same for a given id "
+        f"on every machine. auto/N takes I from ${SHARD_INDEX_ENV} (a Kubernetes Indexed Job).",
+    )
     @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
     @OUTPUT_OPTION
     @pass_settings
@@ -114,9 +159,11 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
         concurrency: int,
         wait: bool,
         timeout: float,
+        shard_text: str | None,
         yes: bool,
         output: str,
     ) -> None:
+        sharding = parse_shard(shard_text)
         filtered = status is not None or location is not None or name_prefix is not None
         if server_ids and (filtered or all_):
             raise click.UsageError("Give server IDs or filters (--status, ...), not both.")
@@ -129,6 +176,12 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
             selection = Selection(list(dict.fromkeys(server_ids)))
         else:
             selection = run(_select(settings, status, location, name_prefix))
+        if sharding is not None:
+            index, of = sharding
+            mine = shard(selection.ids, index=index, count=of)
+            if not settings.quiet:
+                click.echo(f"shard {index}/{of}: {len(mine)} of {len(selection.ids)}", err=True)
+            selection = Selection(mine, selection.known)
         count = len(selection.ids)
         if not count:
             click.echo("No servers match; nothing to do.", err=True)
@@ -151,7 +204,8 @@ def _fleet_command(operation: str, summary: str) -> click.Command:
             )
 
             call = getattr(fleet_ops, operation)
-            async with settings.client() as client:
+            processes = sharding[1] if sharding else None
+            async with settings.client(expected_processes=processes) as client:
                 with progress:
                     await call(
                         client,

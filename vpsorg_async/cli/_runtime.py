@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import signal
 import sys
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -29,9 +30,11 @@ from ._describe import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 if TYPE_CHECKING:
     from vpsorg_async import Client
+    from vpsorg_async.redis import RedisCoordinator
 
 __all__ = [
     "CONFIRM_THRESHOLD",
+    "REDIS_URL_ENV",
     "Settings",
     "Termination",
     "ask",
@@ -52,13 +55,16 @@ CONFIRM_THRESHOLD = 10
 LOGGER = "vpsorg_async"
 #: The child that tells of retries: shown unless ``--quiet``.
 HTTP_LOGGER = "vpsorg_async.http"
+#: Where ``--redis`` is read from when not given.
+REDIS_URL_ENV = "VPSORG_REDIS_URL"
 
 
 @attrs.frozen
 class Settings:
     """The group's global options, handed to every command as ``ctx.obj``.
 
-    The token is kept out of ``repr`` so that no traceback or debug print can show it.
+    The token and the Redis URL (which may hold a password) are kept out of ``repr`` so that no
+    traceback or debug print can show them.
     """
 
     token: str | None = attrs.field(repr=False)
@@ -67,16 +73,26 @@ class Settings:
     debug: bool = False
     quiet: bool = False
     poll_interval: float = DEFAULT_POLL_INTERVAL
+    rate_limit: float | None = None
+    redis_url: str | None = attrs.field(default=None, repr=False)
+    redis_namespace: str | None = None
 
     def events(self) -> Events | None:
         """The client's hooks for these settings: a line per request with ``--verbose``."""
         return Events(on_response=request_lines()) if self.verbose else None
 
-    def client(self, **options: Any) -> Client:
-        """A new ``Client`` for these settings (use it as ``async with``).
+    @contextlib.asynccontextmanager
+    async def client(
+        self, *, expected_processes: int | None = None, **options: Any
+    ) -> AsyncIterator[Client]:
+        """A new ``Client`` for these settings, open for the ``async with`` block; with
+        ``--redis``, one that shares its pace and create locks with every process of the
+        namespace (``expected_processes`` of them, when known: ``--shard``'s count), whose
+        Redis connection is closed with it.
 
         Raises:
-            ConfigurationError: there is no token (mapped to exit code 2).
+            ConfigurationError: there is no token (mapped to exit code 2), ``--redis`` without
+                the redis package, or a Redis that cannot be reached.
         """
         if not self.token:
             raise ConfigurationError(
@@ -85,7 +101,37 @@ class Settings:
             )
         from vpsorg_async import Client  # aiohttp loads here, not for `vpsorg --help`
 
-        return Client(self.token, base_url=self.base_url, events=self.events(), **options)
+        coordinator = self._coordinator(self.token, expected_processes) if self.redis_url else None
+        try:
+            async with Client(
+                self.token,
+                base_url=self.base_url,
+                rate_limit=self.rate_limit,
+                coordinator=coordinator,
+                events=self.events(),
+                **options,
+            ) as client:
+                yield client
+        finally:
+            if coordinator is not None:
+                await coordinator.aclose()
+
+    def _coordinator(self, token: str, expected_processes: int | None) -> RedisCoordinator:
+        """The ``RedisCoordinator`` of ``--redis``; redis is imported only when it is asked for."""
+        try:
+            from vpsorg_async.redis import RedisCoordinator
+        except ImportError:
+            raise ConfigurationError(
+                "--redis needs the redis package: pip install 'vpsorg-async[redis]'"
+            ) from None
+        # By default every process with the same token shares one budget: the provider counts
+        # per token. A short hash names it; the token itself never reaches Redis.
+        namespace = self.redis_namespace or (
+            "token-" + hashlib.blake2b(token.encode(), digest_size=8).hexdigest()
+        )
+        extra = {"expected_processes": expected_processes} if expected_processes else {}
+        assert self.redis_url is not None
+        return RedisCoordinator.from_url(self.redis_url, namespace=namespace, **extra)
 
 
 pass_settings = click.make_pass_decorator(Settings)

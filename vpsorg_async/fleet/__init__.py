@@ -30,6 +30,8 @@ cut connections) are retried until the deadline, on top of the client's own retr
 error an input finally fails with counts every attempt made for it (``attempts``, and a note).
 Every list walk and poll ends at the deadline, however long the list claims to be.
 
+- **Sharded across workers**: :func:`shard` gives each of N processes or machines its own
+  stable, balanced share of one list of ids, with no coordination (``--shard I/N`` in the CLI).
 - **A dead API fails fast**: when the API answers nothing but connection failures (refused,
   DNS, TLS) for ``UNREACHABLE_AFTER`` seconds (20), every unfinished input fails with
   :class:`FleetAbortedError` ``reason="unreachable"``, not at the deadline. A TLS certificate
@@ -39,8 +41,8 @@ Every list walk and poll ends at the deadline, however long the list claims to b
 Inside, beside this face: ``_calls`` (the five functions, each checking its arguments once into
 ``_options.FleetOptions``), ``_runner`` (the queue, the workers, the shared watcher, the outcomes),
 ``_steps`` (the narrow contract between the runner and an operation), ``_ops`` (what each
-operation does to one input), ``_outcome`` (what a call reports) and ``_reach`` (noticing a
-dead API). Importing it loads no HTTP code.
+operation does to one input), ``_outcome`` (what a call reports), ``_reach`` (noticing a
+dead API) and ``_shard`` (sharing a fleet among workers). Importing it loads no HTTP code.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from __future__ import annotations
 from .._policy import DEFAULT_CONCURRENCY, DEFAULT_FLEET_TIMEOUT, UNREACHABLE_AFTER
 from ._calls import create, delete, reboot, start, stop
 from ._outcome import AbortReason, FleetAbortedError, FleetEvent, FleetResult, Outcome, Phase
+from ._shard import shard
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -62,6 +65,7 @@ __all__ = [
     "create",
     "delete",
     "reboot",
+    "shard",
     "start",
     "stop",
 ]

@@ -1,0 +1,147 @@
+"""``RedisCoordinator``: the pace, the create locks and the statuses of many processes, on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from .. import _policy as policy
+from .._errors import ConfigurationError, ValidationError
+from .._seams import StatusSource
+from ._link import Link, check_namespace
+from ._locks import RedisCreateLocks
+from ._pacer import PACE_SCRIPT, RedisPacer
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["RedisCoordinator"]
+
+
+class RedisCoordinator:
+    """Shares one Redis among every process of a namespace (``Client(coordinator=...)``).
+
+    Each client given it takes its request turns from the namespace's shared pace (its
+    ``rate_limit`` is then the budget of all the processes together, and a 429 anywhere pauses
+    and slows them all) and holds its create locks there. Processes of one namespace should share
+    one API token: the namespace is the budget the provider counts.
+
+    Args:
+        redis: a ``redis.asyncio.Redis`` client (``redis.asyncio.from_url("redis://...")``).
+        namespace: the name shared by every process of one budget (1-100 letters, digits and
+            ``._:/-``); its keys are ``vpsorg:{namespace}:...``.
+        expected_processes: how many processes share the namespace. With Redis lost, each paces
+            itself at ``rate_limit / expected_processes`` until Redis is back (default 8).
+        burst: the shared pace's burst, in seconds of the rate (default 0.2).
+
+    Raises:
+        ValidationError: a bad namespace, ``expected_processes`` or ``burst``.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        namespace: str,
+        expected_processes: int = policy.REDIS_EXPECTED_PROCESSES,
+        burst: float = policy.REDIS_BURST,
+    ) -> None:
+        if type(expected_processes) is not int or expected_processes < 1:
+            raise ValidationError("expected_processes", "must be a positive integer")
+        if type(burst) not in (int, float) or not 0 <= burst < math.inf:
+            raise ValidationError("burst", "must be a number of seconds, 0 or more")
+        self._link = Link(redis, check_namespace(namespace))
+        self.expected_processes = expected_processes
+        self.burst = float(burst)
+        self._pace_script = redis.register_script(PACE_SCRIPT)
+        self._locks: RedisCreateLocks | None = None
+        self._owns_redis = False  # from_url made the client: aclose closes it
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        namespace: str,
+        expected_processes: int = policy.REDIS_EXPECTED_PROCESSES,
+        burst: float = policy.REDIS_BURST,
+    ) -> RedisCoordinator:
+        """A coordinator on a new client for ``url`` (``redis://[:password@]host:port/db``).
+
+        Raises:
+            ConfigurationError: ``url`` is not a Redis URL (the message never quotes it).
+        """
+        import redis.asyncio
+
+        try:
+            client = redis.asyncio.from_url(url)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"not a Redis URL: use redis://, rediss:// or unix:// ({type(exc).__name__})"
+            ) from None
+        made = cls(client, namespace=namespace, expected_processes=expected_processes, burst=burst)
+        made._owns_redis = True
+        return made
+
+    @property
+    def namespace(self) -> str:
+        """The namespace every process of this budget shares."""
+        return self._link.namespace
+
+    def __repr__(self) -> str:
+        return f"<RedisCoordinator {self._link.address} namespace={self.namespace!r}>"
+
+    async def open(self) -> None:
+        """Check that Redis answers (``async with Client(...)`` calls this).
+
+        Raises:
+            ConfigurationError: Redis cannot be reached or refuses us (the message names its
+                host, never a password).
+        """
+        from redis import exceptions as redis_errors
+
+        try:  # not through the link: no "lost" warning for a Redis that never was there
+            async with asyncio.timeout(policy.REDIS_TIMEOUT):
+                await self._link.redis.ping()
+        except (redis_errors.RedisError, OSError, TimeoutError) as exc:
+            raise ConfigurationError(
+                f"cannot reach Redis at {self._link.address}: {self._link.describe(exc)}"
+            ) from None
+
+    async def aclose(self) -> None:
+        """Close the Redis client if :meth:`from_url` made it (one you passed stays yours)."""
+        if self._owns_redis:
+            await self._link.redis.aclose()
+
+    def pacer(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> RedisPacer:
+        """The pacer of one client: ``rate`` requests per second across every process."""
+        return RedisPacer(
+            self._link,
+            self._pace_script,
+            rate,
+            clock=clock,
+            sleep=sleep,
+            burst=self.burst,
+            expected_processes=self.expected_processes,
+        )
+
+    def create_lock(self) -> RedisCreateLocks:
+        """The namespace's create locks (one per coordinator, shared by its clients)."""
+        if self._locks is None:
+            self._locks = RedisCreateLocks(self._link)
+        return self._locks
+
+    def status_source(self, own: StatusSource) -> StatusSource:
+        """The status source of one watcher: for now its own sweeps.
+
+        T2's board plugs in here.
+        """
+        return own
