@@ -9,6 +9,7 @@ A success body over its endpoint's cap (``Endpoint.max_body``) is refused with
 from __future__ import annotations
 
 import aiohttp
+from aiohttp import hdrs
 
 from . import _policy as policy
 from ._endpoints import Endpoint
@@ -39,7 +40,7 @@ def plain_body(resp: aiohttp.ClientResponse, row: Endpoint, path: str, max_body:
             f"body of {length} bytes exceeds the {limit}-byte cap",
             method=row.method, path=path, status=resp.status,
         )  # fmt: skip
-    return length is not None and "Content-Encoding" not in resp.headers
+    return length is not None and hdrs.CONTENT_ENCODING not in resp.headers
 
 
 async def read_capped(

@@ -10,6 +10,7 @@ dropping a connection that carried a stray answer.
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import operator
 import time
@@ -136,11 +137,16 @@ def _summary(exc: aiohttp.ClientError, secret: str) -> str:
 
 def check_echo(row: Endpoint, path: str, echo_id: str, expected: int, result: Any) -> None:
     """Raise ``StrayAnswerError`` unless ``result`` repeats ``expected`` at ``echo_id``."""
-    answered = operator.attrgetter(echo_id)(result)
+    answered = _getter(echo_id)(result)
     if answered != expected:
         raise StrayAnswerError(
             expected=expected, answered=answered, method=row.method, path=path, status=row.success
         )
+
+
+@functools.cache
+def _getter(echo_id: str) -> operator.attrgetter[Any]:
+    return operator.attrgetter(echo_id)
 
 
 def drop_connection(resp: aiohttp.ClientResponse) -> None:
