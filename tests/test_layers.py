@@ -63,6 +63,10 @@ LAYER = {
     "fleet._runner": 21,
     "fleet._calls": 22,
     "fleet": 23,
+    # coordination through Redis: on the seams, below the face (which never imports it)
+    "redis._sightings": 24,
+    "redis._board": 25,
+    "redis": 26,
     # the package's face: hands out the client, waiters and fleets lazily
     "": 30,
     # the simulator: apart from the library, which never imports it
