@@ -15,7 +15,8 @@ The keys, under ``vpsorg:<namespace>:watch:``:
 - ``asks``: a hash ``"<board>:<server id>"`` -> the server's location, deadline (on Redis time,
   so clocks of different machines never meet) and whether an unlisted server is gone. The leader
   drops a registration past its deadline; a board drops its own when its wait ends.
-- ``wanted``: the Redis time of the last ask; ``swept``: the Redis time the last sweep began.
+- ``wanted``: the Redis time of the last ask; ``swept`` and ``ended``: the Redis times the last
+  sweep began and ended. The next sweep waits for a tick after the end of the last.
 - ``seen``: a hash server id -> the sighting (``_sightings``), stamped with its sweep's start.
   The leader publishes through a script that checks its token first: a leader that lost its
   lease mid-sweep publishes nothing.
@@ -35,7 +36,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -66,11 +69,12 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-# KEYS: lease, seen, swept; ARGV: token, sweep start, then field/value pairs for seen
+# KEYS: lease, seen, swept, ended; ARGV: token, sweep start, sweep end, then field/value pairs
 _PUBLISH = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
-for i = 3, #ARGV, 2 do redis.call('hset', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 4, #ARGV, 2 do redis.call('hset', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('set', KEYS[3], ARGV[2])
+redis.call('set', KEYS[4], ARGV[3])
 return 1
 """
 
@@ -153,8 +157,14 @@ class RedisStatusBoard:
         self._timeout = redis_timeout
         prefix = f"vpsorg:{namespace}:watch:"
         self._lease, self._asks, self._seen = prefix + "lease", prefix + "asks", prefix + "seen"
-        self._wanted, self._swept = prefix + "wanted", prefix + "swept"
-        self._token = secrets.token_hex(8)  # this board's lease token and registration prefix
+        self._wanted, self._swept, self._ended = (
+            prefix + "wanted",
+            prefix + "swept",
+            prefix + "ended",
+        )
+        # this board's lease token and registration prefix: who holds the lease, for people
+        # (``GET vpsorg:<namespace>:watch:lease``), and a random part no other board has
+        self._token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
         self._leading = False
         self._registered: set[str] = set()  # the fields of ``asks`` this board wrote
         self._starts: dict[tuple[int, float], float] = {}  # (id, deadline) -> first registered
@@ -334,13 +344,18 @@ class RedisStatusBoard:
             pipe.time()
             pipe.get(self._wanted)
             pipe.get(self._swept)
+            pipe.get(self._ended)
             pipe.hgetall(self._asks)
             pipe.hkeys(self._seen)
-            (seconds, micros), wanted, swept, stored, known = await pipe.execute()
+            (seconds, micros), wanted, swept, ended, stored, known = await pipe.execute()
         now = float(seconds) + float(micros) / 1e6
-        wanted, swept = _float(wanted), _float(swept)
-        if wanted is None or (swept is not None and (wanted <= swept or now - swept < self._tick)):
-            return  # nobody asked since the last sweep, or it is not a tick old yet
+        wanted, swept, ended = _float(wanted), _float(swept), _float(ended)
+        if wanted is None or (swept is not None and wanted <= swept):
+            return  # nobody asked since the last sweep began
+        if ended is not None and now - ended < self._tick:
+            # a tick from the end of the last sweep, not its start: a sweep whose pages waited
+            # for the pacer never lands next to the next one
+            return
         registered, expired = [], []
         for field, value in stored.items():
             try:
@@ -370,9 +385,11 @@ class RedisStatusBoard:
         pairs: list[str] = []
         for server_id, sighting in sightings.items():
             pairs += [str(server_id), dump_sighting(sighting, at=now)]
+        ended = await self._now()
         async with asyncio.timeout(self._timeout):
             published = await self._publish(
-                keys=[self._lease, self._seen, self._swept], args=[self._token, repr(now), *pairs]
+                keys=[self._lease, self._seen, self._swept, self._ended],
+                args=[self._token, repr(now), repr(ended), *pairs],
             )
         if not published:
             self._leading = False
