@@ -277,13 +277,54 @@ def run_creates(c: Cluster, *, workers: int = 4, names: int = 200) -> dict[str, 
     }
 
 
+def demo(*, servers: int, workers: int, rate: float, tick: float) -> None:
+    """``make demo-cluster``: the workers on shards of one fleet, their combined progress and the
+    shared request rate, twice a second, until they are done."""
+    with cluster(servers=servers, rate=rate, tick=tick) as c:
+        ids = c.ids()
+        print(f"redis {c.redis.url}  simulator {c.url}  {servers} servers, {workers} workers")
+        print(f"each worker stops, then starts its shard (id % {workers}); budget {rate:.0f} req/s")
+        procs = [
+            c.worker("demo", workers, "--job", "cycle", "--ids", c.shard_file(ids, i, workers))
+            for i in range(workers)
+        ]
+        redis = syncredis.Redis.from_url(c.redis.url, decode_responses=True)
+        began, last_total, last_t = time.monotonic(), 0, time.monotonic()
+        while any(p.poll() is None for p in procs):
+            time.sleep(0.5)
+            total, now = c.ledger()["total"], time.monotonic()
+            holder = str(redis.get("vpsorg:demo:watch:lease") or "-:none").split(":")[1]
+            state = c.by_status()
+            print(
+                f"{now - began:5.1f} s  "
+                + "  ".join(f"{k} {v}" for k, v in state.items())
+                + f"  | {(total - last_total) / (now - last_t):4.0f} req/s"
+                + f"  | sweeping: pid {holder}  | workers running "
+                + f"{sum(p.poll() is None for p in procs)}/{workers}",
+                flush=True,
+            )
+            last_total, last_t = total, now
+        redis.close()
+        reports = [_report(p, 10) for p in procs]
+        figures = _figures(c, reports, ids, workers, time.monotonic() - began, None)
+        print(
+            f"done in {figures.wall_s:.1f} s: {figures.requests} requests "
+            f"({figures.requests_per_server:.2f} per server), {figures.list_requests} list "
+            f"requests, {figures.throttled} answered 429; all active: {figures.all_active}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.cluster", description=__doc__)
     parser.add_argument("--servers", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--tick", type=float, default=0.2)
+    parser.add_argument("--demo", action="store_true", help="show the progress of one run")
     args = parser.parse_args()
+    if args.demo:
+        demo(servers=args.servers, workers=args.workers, rate=args.rate, tick=args.tick)
+        return
     results: dict[str, Any] = {}
     for name, kwargs in (
         ("plain", {}),

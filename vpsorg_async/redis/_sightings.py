@@ -2,7 +2,7 @@
 
 A sighting on the board is ``{"at": <Redis time of the sweep>, "kind": ..., ...}``:
 
-- ``server``: the server as the API answered it (``data``);
+- ``server`` (or ``detail``, a GET's ``ServerDetail``): the server as the API answered it;
 - ``absent``: a complete sweep did not list it (``None``: gone);
 - ``error``: asking about it ended with an error (a 401, a 403, the API's 404): its class name,
   the request's method, path and status, and its message, bounded;
@@ -24,7 +24,7 @@ import attrs
 
 from .. import _errors as errors
 from .._convert import decode, to_jsonable
-from .._models import Server
+from .._models import Server, ServerDetail
 from .._redact import bounded
 from .._seams import Ask, Sighting, Unseen
 
@@ -102,7 +102,9 @@ def dump_sighting(sighting: Sighting, *, at: float) -> str:
     if sighting is None:
         record = {"kind": "absent"}
     elif isinstance(sighting, Server):
-        record = {"kind": "server", "data": to_jsonable(sighting)}
+        # a GET's answer is a ServerDetail: it comes back as one, as it would in process
+        kind = "detail" if isinstance(sighting, ServerDetail) else "server"
+        record = {"kind": kind, "data": to_jsonable(sighting)}
     elif isinstance(sighting, Unseen):
         record = {"kind": "unseen", "error": _dump_error(sighting.cause)}
     else:
@@ -122,8 +124,8 @@ def load_sighting(text: str | bytes) -> tuple[float, Sighting]:
         at, kind = float(record["at"]), record["kind"]
         if kind == "absent":
             return at, None
-        if kind == "server":
-            return at, decode(record["data"], Server)
+        if kind in ("server", "detail"):
+            return at, decode(record["data"], ServerDetail if kind == "detail" else Server)
         if kind == "unseen":
             return at, Unseen(_load_error(record["error"]))
         if kind == "error":
