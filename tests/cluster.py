@@ -336,6 +336,10 @@ def main() -> None:
         results[name] = attrs.asdict(figures)
         print(f"{name}: {json.dumps(results[name])}", flush=True)
     ok = all(r["all_active"] and not r["failed"] and r["throttled"] == 0 for r in results.values())
+    for name in ("plain", "kill_leader"):  # one sweep's pages per tick, whoever sweeps
+        ok = ok and results[name]["list_per_tick_max"] <= results[name]["sweep_pages"]
+    ok = ok and results["kill_leader"]["takeover_s"] <= 2 * args.tick
+    ok = ok and results["stop_redis"]["fallbacks"] > 0
     print("cluster soak", "passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)
 
