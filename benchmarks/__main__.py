@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import fleet_cost, import_time, per_call, waiters_scale
+from . import cluster, fleet_cost, import_time, per_call, waiters_scale
 from ._harness import machine_facts, markdown_table
 
 #: Section name -> (module with run() and markdown(), title).
@@ -32,6 +32,7 @@ SECTIONS: dict[str, tuple[ModuleType, str]] = {
     "fleet": (fleet_cost, "2. Fleet cost: fleet.start(..., wait=True)"),
     "waiters": (waiters_scale, "3. Waiters at scale"),
     "import_time": (import_time, "4. Import time"),
+    "cluster": (cluster, "5. Many processes: 1, 2 and 4 sharing one fleet through Redis"),
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

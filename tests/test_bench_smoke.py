@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = {"per_call", "fleet", "waiters", "import_time"}
+SECTIONS = {"per_call", "fleet", "waiters", "import_time", "cluster"}
 
 
 def test_quick_benchmark_run_reports_every_section(tmp_path: Path) -> None:

@@ -74,8 +74,10 @@ LAYER = {
     "fleet": 23,
     # Redis, for many processes: plugs into the core's seams; nothing below imports it
     "redis._link": 25,
+    "redis._sightings": 25,
     "redis._locks": 26,
     "redis._pacer": 26,
+    "redis._board": 26,
     "redis._coordinator": 27,
     "redis": 28,
     # the package's face: hands out the client, waiters and fleets lazily

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import pytest
@@ -243,7 +244,13 @@ class FakeCoordinator:
     def create_lock(self) -> CreateLock:
         return self.locks
 
-    def status_source(self, own: StatusSource) -> StatusSource:
+    def status_source(
+        self,
+        own: StatusSource,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> StatusSource:
         self.wrapped.append(own)
         return self.board
 

@@ -125,3 +125,21 @@ CREATE_LOCK_LEASE = 30.0
 #: doubling (with jitter). A create decision takes a lookup and a create (a second or more).
 CREATE_LOCK_POLL_FIRST = 0.02
 CREATE_LOCK_POLL_MAX = 0.25
+
+# -- the shared watcher on Redis (``vpsorg_async.redis``) -----------------------------------------
+#: How often the leader of a namespace may sweep for the whole cluster, and how often every
+#: process beats (renews or bids for the lease) per tick: the waiters' first poll interval, so a
+#: board answers as fresh as one process polling alone would.
+BOARD_TICK = 1.0
+#: Beats per tick: a follower bids for a free lease this often, so a leader that died is
+#: replaced within ``BOARD_LEASE_TICKS`` + 1/``BOARD_BEATS`` ticks (2 ticks).
+BOARD_BEATS = 4
+#: The leader's lease, in ticks: renewed every beat, it outlives a slow beat or two, yet
+#: a SIGKILLed leader is replaced within 2 ticks.
+BOARD_LEASE_TICKS = 1.5
+#: A follower waits at most this many ticks in one call for a sweep fresher than its ask; past
+#: it the server is Unseen this time (the watcher asks again at its next tick).
+BOARD_WAIT_TICKS = 2.0
+#: One Redis command may take this long before the board counts Redis as lost and falls back to
+#: the process's own sweeps: loopback or LAN Redis answers in a millisecond.
+BOARD_REDIS_TIMEOUT = 1.0

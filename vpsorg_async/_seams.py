@@ -96,7 +96,11 @@ Sighting: TypeAlias = Server | Exception | Unseen | None
 
 @runtime_checkable
 class StatusSource(Protocol):
-    """Where a watcher learns the statuses of the servers it waits for."""
+    """Where a watcher learns the statuses of the servers it waits for.
+
+    A source that is also an async context manager (a shared board with a beat of its own) is
+    entered by its ``StatusWatcher`` for the watcher's lifetime.
+    """
 
     async def statuses(self, asks: Sequence[Ask]) -> Mapping[int, Sighting]:
         """The servers of ``asks`` as seen now: a :data:`Sighting` by server id.
@@ -145,7 +149,13 @@ class Coordinator(Protocol):
     def create_lock(self) -> CreateLock:
         """The create lock every process shares."""
 
-    def status_source(self, own: StatusSource) -> StatusSource:
+    def status_source(
+        self,
+        own: StatusSource,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> StatusSource:
         """The status source of one watcher, given the one it would use alone (``own``, which
         asks the API itself): a shared board, falling back to ``own`` when the board cannot
         answer."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from vpsorg_async.testing import Faults, Ledger, Simulator
 
@@ -96,3 +97,18 @@ async def test_the_state_route_summarises_the_servers(api: Api, sim: Simulator) 
         "balance": 12.5,
         "page_size": None,
     }
+
+
+async def test_the_ledger_times_every_request_on_the_wall_clock(api: Api, sim: Simulator) -> None:
+    before = time.time()
+    await api.get("/servers/12345/")
+    await api.create(name="timed")
+    reply = await api.call("GET", "/_sim/ledger?times=1", root=True)
+    after = time.time()
+    times = reply.data["times"]
+    assert [(endpoint, status) for _, endpoint, status in times] == [
+        ("get_server", 200),
+        ("create_server", 201),
+    ]
+    assert before <= times[0][0] <= times[1][0] <= after
+    assert "times" not in (await api.call("GET", "/_sim/ledger", root=True)).data

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .. import _policy as policy
 from .._errors import ConfigurationError, ValidationError
 from .._seams import StatusSource
+from ._board import RedisStatusBoard
 from ._link import Link, check_namespace
 from ._locks import RedisCreateLocks
 from ._pacer import PACE_SCRIPT, RedisPacer
@@ -35,6 +36,8 @@ class RedisCoordinator:
         expected_processes: how many processes share the namespace. With Redis lost, each paces
             itself at ``rate_limit / expected_processes`` until Redis is back (default 8).
         burst: the shared pace's burst, in seconds of the rate (default 0.2).
+        board_tick: how often the elected process sweeps for every process of the namespace
+            (the shared watcher's tick, default 1 s: the waiters' first poll interval).
 
     Raises:
         ValidationError: a bad namespace, ``expected_processes`` or ``burst``.
@@ -47,6 +50,7 @@ class RedisCoordinator:
         namespace: str,
         expected_processes: int = policy.REDIS_EXPECTED_PROCESSES,
         burst: float = policy.REDIS_BURST,
+        board_tick: float = policy.BOARD_TICK,
     ) -> None:
         if type(expected_processes) is not int or expected_processes < 1:
             raise ValidationError("expected_processes", "must be a positive integer")
@@ -55,6 +59,7 @@ class RedisCoordinator:
         self._link = Link(redis, check_namespace(namespace))
         self.expected_processes = expected_processes
         self.burst = float(burst)
+        self.board_tick = board_tick
         self._pace_script = redis.register_script(PACE_SCRIPT)
         self._locks: RedisCreateLocks | None = None
         self._owns_redis = False  # from_url made the client: aclose closes it
@@ -67,6 +72,7 @@ class RedisCoordinator:
         namespace: str,
         expected_processes: int = policy.REDIS_EXPECTED_PROCESSES,
         burst: float = policy.REDIS_BURST,
+        board_tick: float = policy.BOARD_TICK,
     ) -> RedisCoordinator:
         """A coordinator on a new client for ``url`` (``redis://[:password@]host:port/db``).
 
@@ -81,7 +87,13 @@ class RedisCoordinator:
             raise ConfigurationError(
                 f"not a Redis URL: use redis://, rediss:// or unix:// ({type(exc).__name__})"
             ) from None
-        made = cls(client, namespace=namespace, expected_processes=expected_processes, burst=burst)
+        made = cls(
+            client,
+            namespace=namespace,
+            expected_processes=expected_processes,
+            burst=burst,
+            board_tick=board_tick,
+        )
         made._owns_redis = True
         return made
 
@@ -139,9 +151,21 @@ class RedisCoordinator:
             self._locks = RedisCreateLocks(self._link)
         return self._locks
 
-    def status_source(self, own: StatusSource) -> StatusSource:
-        """The status source of one watcher: for now its own sweeps.
-
-        T2's board plugs in here.
-        """
-        return own
+    def status_source(
+        self,
+        own: StatusSource,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> StatusSource:
+        """The status source of one watcher: the namespace's shared board
+        (:class:`~vpsorg_async.redis._board.RedisStatusBoard`), which falls back to ``own``
+        (the watcher's own sweeps) while Redis is lost."""
+        return RedisStatusBoard(
+            self._link.redis,
+            namespace=self.namespace,
+            own=own,
+            tick=self.board_tick,
+            clock=clock,
+            sleep=sleep,
+        )

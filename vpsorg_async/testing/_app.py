@@ -176,7 +176,7 @@ def _admin(backend: Backend, action: Callable[[web.Request], Awaitable[web.Respo
 
 def _admin_routes(backend: Backend) -> list[web.RouteDef]:
     async def ledger(request: web.Request) -> web.Response:
-        return json_response(200, backend.ledger.to_dict())
+        return json_response(200, backend.ledger.to_dict(times="times" in request.query))
 
     async def reset_ledger(request: web.Request) -> web.Response:
         backend.ledger.reset()

@@ -5,6 +5,7 @@ Status ``0`` in :attr:`Ledger.requests` means the connection was cut and no answ
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -25,6 +26,8 @@ class Ledger:
         applied: ``endpoint -> count`` of requests that changed state (successful creates,
             updates, deletes and actions), including those whose answer was then dropped.
         creates: ``(id, name)`` of every applied create, in order.
+        times: ``(wall time, endpoint, status)`` of every request, in order: wall time, so that
+            other processes (a cluster of clients) can set their own events beside it.
     """
 
     total: int
@@ -32,6 +35,7 @@ class Ledger:
     faults: Counter[str]
     applied: Counter[str]
     creates: list[tuple[int, str]]
+    times: list[tuple[float, str, int]]
 
     def __init__(self) -> None:
         """Start empty."""
@@ -41,6 +45,7 @@ class Ledger:
         """Count one request to ``endpoint`` answered with ``status``."""
         self.total += 1
         self.requests[endpoint, status] += 1
+        self.times.append((time.time(), endpoint, status))
 
     def count(self, endpoint: str | None = None, status: int | None = None) -> int:
         """Requests to ``endpoint`` (any if ``None``) answered with ``status`` (any if ``None``)."""
@@ -67,9 +72,11 @@ class Ledger:
         self.faults = Counter()
         self.applied = Counter()
         self.creates = []
+        self.times = []
 
-    def to_dict(self) -> dict[str, Any]:
-        """Everything as JSON-able data (status codes become string keys)."""
+    def to_dict(self, *, times: bool = False) -> dict[str, Any]:
+        """Everything as JSON-able data (status codes become string keys); with ``times``, the
+        ``times`` of every request too (``GET /_sim/ledger?times=1``)."""
         requests: dict[str, dict[str, int]] = {}
         for (endpoint, status), n in sorted(self.requests.items()):
             requests.setdefault(endpoint, {})[str(status)] = n
@@ -80,4 +87,4 @@ class Ledger:
             "applied": dict(sorted(self.applied.items())),
             "creates": [{"id": server_id, "name": name} for server_id, name in self.creates],
             "duplicate_creates": self.duplicate_creates(),
-        }
+        } | ({"times": [list(entry) for entry in self.times]} if times else {})

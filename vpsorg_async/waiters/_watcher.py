@@ -12,6 +12,7 @@ each sighting to the server's :class:`~._judge.Watch`, the judge every waiter sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -103,7 +104,9 @@ class StatusWatcher:
                 stats=self.stats,
             )
             if client.coordinator is not None:  # a board shared by many processes, or this
-                status_source = client.coordinator.status_source(status_source)
+                status_source = client.coordinator.status_source(
+                    status_source, clock=client.clock, sleep=client.sleep
+                )
         self._source = status_source
         self._clock = client.clock
         self._sleep = client.sleep
@@ -116,10 +119,14 @@ class StatusWatcher:
         self._nudge = asyncio.Event()  # set when the next tick moved earlier
         self._group: asyncio.TaskGroup | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> StatusWatcher:
         if self._group is not None:
             raise RuntimeError("a StatusWatcher can be entered only once")
+        # a source with a life of its own (a shared board's beat) lives as long as the watcher
+        if isinstance(self._source, contextlib.AbstractAsyncContextManager):
+            await self._stack.enter_async_context(self._source)
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
         self._task = self._group.create_task(self._run(), name="vpsorg-status-watcher")
@@ -135,7 +142,10 @@ class StatusWatcher:
         assert self._task is not None
         self._task.cancel()
         self._entries.clear()
-        await self._group.__aexit__(exc_type, exc, tb)
+        try:
+            await self._group.__aexit__(exc_type, exc, tb)
+        finally:
+            await self._stack.aclose()
 
     @property
     def pending(self) -> int:
