@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from collections.abc import Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import _policy as policy
 from .._errors import ValidationError
@@ -28,7 +28,7 @@ from ._watcher import StatusWatcher
 if TYPE_CHECKING:
     from .._client import Client
     from .._models import Server, ServerDetail, ServerStatus
-    from .._otel import WaitSpan
+    from .._otel import Tracing, WaitSpan
 
 __all__ = [
     "wait_for_status",
@@ -79,7 +79,7 @@ async def wait_for_status(
         raise ValidationError("status", "use wait_until_deleted() to wait for a deletion")
     rule = rule_for(str(status), (str(s) for s in failure_statuses))
     polling = Polling(timeout, poll_interval, max_poll_interval, jitter)
-    return await _reach(client, server_id, rule, polling)
+    return _detail(await _wait_one(client, server_id, rule, polling))
 
 
 async def wait_until_active(
@@ -93,7 +93,7 @@ async def wait_until_active(
 ) -> ServerDetail:
     """Wait until the server is ``active``; ``suspended`` fails. See :func:`wait_for_status`."""
     polling = Polling(timeout, poll_interval, max_poll_interval, jitter)
-    return await _reach(client, server_id, WAITERS["active"], polling)
+    return _detail(await _wait_one(client, server_id, WAITERS["active"], polling))
 
 
 async def wait_until_stopped(
@@ -107,7 +107,7 @@ async def wait_until_stopped(
 ) -> ServerDetail:
     """Wait until the server is ``stopped``; ``suspended`` fails. See :func:`wait_for_status`."""
     polling = Polling(timeout, poll_interval, max_poll_interval, jitter)
-    return await _reach(client, server_id, WAITERS["stopped"], polling)
+    return _detail(await _wait_one(client, server_id, WAITERS["stopped"], polling))
 
 
 async def wait_until_deleted(
@@ -128,20 +128,30 @@ async def wait_until_deleted(
     await _wait_one(client, server_id, WAITERS[DELETED], polling)
 
 
-async def _reach(client: Client, server_id: int, rule: WaitRule, polling: Polling) -> ServerDetail:
-    server = await _wait_one(client, server_id, rule, polling)
-    assert server is not None  # only a deletion ends without a server
+def _detail(server: Server | None) -> ServerDetail:
+    """The server a wait for a status ended with (only a deletion ends without one)."""
+    assert server is not None
     return cast("ServerDetail", server)  # what ``get_server`` answered
 
 
-async def _wait_one(
+def _wait_one(
     client: Client, server_id: int, rule: WaitRule, polling: Polling
-) -> Server | None:
-    """One server's wait; a span of its own when the client traces (``_otel``)."""
+) -> Coroutine[Any, Any, Server | None]:
+    """One server's wait; a span of its own when the client traces (``_otel``).
+
+    A plain function handing back the coroutine to await, not a coroutine itself: a sleeping
+    waiter then holds one frame less (10,000 waiters, about 5 MiB less).
+    """
     check_id("server_id", server_id)
     tracing = tracing_of(client)
     if tracing is None:
-        return await _poll_one(client, server_id, rule, polling, None)
+        return _poll_one(client, server_id, rule, polling, None)
+    return _traced(tracing, client, server_id, rule, polling)
+
+
+async def _traced(
+    tracing: Tracing, client: Client, server_id: int, rule: WaitRule, polling: Polling
+) -> Server | None:
     with tracing.wait(rule.target, [server_id]) as span:
         return await _poll_one(client, server_id, rule, polling, span)
 
