@@ -29,8 +29,9 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._answers import REQUEST_ID_HEADERS
 from ._endpoints import ENDPOINTS, Endpoint
-from ._errors import StrayAnswerError, ValidationError
+from ._errors import ValidationError
 from ._views import SessionView
+from ._wire import check_echo
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -103,10 +104,8 @@ def check_raw_echo(row: Endpoint, path: str, body: bytes, expected: int) -> None
         answered = _ID_READERS[row.echo_id](body)
     except (msgspec.DecodeError, RecursionError):  # msgspec.ValidationError is a DecodeError
         return
-    if answered is not None and answered != expected:
-        raise StrayAnswerError(
-            expected=expected, answered=answered, method=row.method, path=path, status=row.success
-        )
+    if answered is not None:
+        check_echo(row, path, expected, answered)
 
 
 class RawSessionView(SessionView):

@@ -51,6 +51,7 @@ from ._wire import (
     attempt_timeout,
     check_echo,
     drop_connection,
+    echoed,
     is_retryable,
     outcome_unknown,
     parse_retry_after,
@@ -352,7 +353,7 @@ class Session:
             self._pacer.on_success()
             result = self._decode(row, path, status, body)
             if echo is not None and row.echo_id is not None:
-                check_echo(row, path, row.echo_id, echo, result)
+                check_echo(row, path, echo, echoed(row, result))
             return result
         if row.method == "DELETE" and status == 404 and attempt > 1:
             # An earlier attempt's answer was lost but it did delete: the goal is reached.

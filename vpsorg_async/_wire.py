@@ -37,6 +37,7 @@ __all__ = [
     "attempt_timeout",
     "check_echo",
     "drop_connection",
+    "echoed",
     "is_retryable",
     "outcome_unknown",
     "parse_retry_after",
@@ -135,9 +136,14 @@ def _summary(exc: aiohttp.ClientError, secret: str) -> str:
     return f"{type(exc).__name__}: {shown}".rstrip(": ")
 
 
-def check_echo(row: Endpoint, path: str, echo_id: str, expected: int, result: Any) -> None:
-    """Raise ``StrayAnswerError`` unless ``result`` repeats ``expected`` at ``echo_id``."""
-    answered = _getter(echo_id)(result)
+def echoed(row: Endpoint, result: Any) -> Any:
+    """The id a decoded answer repeats, where ``row.echo_id`` says it does."""
+    assert row.echo_id is not None
+    return _getter(row.echo_id)(result)
+
+
+def check_echo(row: Endpoint, path: str, expected: int, answered: Any) -> None:
+    """Raise ``StrayAnswerError`` unless the answer repeats the id ``expected``."""
     if answered != expected:
         raise StrayAnswerError(
             expected=expected, answered=answered, method=row.method, path=path, status=row.success

@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import signal
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
+from .._config import is_loopback  # the client's own rule: what it will talk plain http to
 from ._faults import Faults
 from ._server import Simulator
 from ._timing import Delays
 
 __all__ = ["announce", "is_loopback", "run_forever", "serve"]
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def serve(

@@ -17,6 +17,7 @@ import attrs
 
 from .._errors import ValidationError
 from .._status import ServerStatus
+from .._validate import check_status
 
 if TYPE_CHECKING:
     from .._models import Server
@@ -30,9 +31,6 @@ DELETED = "deleted"
 
 _KNOWN = frozenset(ServerStatus)
 _SUSPENDED = frozenset({ServerStatus.SUSPENDED.value})
-#: The statuses a caller may wait for or name as failures: the documented ones. A typo such as
-#: ``"Active"`` would otherwise wait out the whole timeout for a status the API never reports.
-_DOCUMENTED = frozenset(status.value for status in ServerStatus)
 
 
 class Verdict(enum.Enum):
@@ -108,17 +106,11 @@ def rule_for(target: str, failure_statuses: Iterable[str] = ()) -> WaitRule:
             (``ServerStatus``, or :data:`DELETED` as a target), or the target is also named
             as a failure status.
     """
-    target = _documented("status", target, also=DELETED)
-    extra = frozenset(_documented("failure_statuses", s) for s in failure_statuses)
+    # a typo such as "Active" would otherwise wait out the whole timeout for a status the API
+    # never reports: only documented statuses (and DELETED as a target) are waited for
+    target = DELETED if target == DELETED else check_status("status", target)
+    extra = frozenset(check_status("failure_statuses", s) for s in failure_statuses)
     if target in extra:
         raise ValidationError("failure_statuses", f"must not contain the target {target!r}")
     rule = WAITERS.get(target) or WaitRule(target, frozenset({target}))
     return attrs.evolve(rule, failure=rule.failure | extra) if extra else rule
-
-
-def _documented(param: str, status: object, *, also: str | None = None) -> str:
-    """``status`` as a plain string, if the API documents it (or it is ``also``)."""
-    if isinstance(status, str) and (status in _DOCUMENTED or status == also):
-        return str(status)
-    allowed = sorted(_DOCUMENTED | ({also} if also else set()))
-    raise ValidationError(param, f"must be one of {', '.join(allowed)}; got {status!r}")
