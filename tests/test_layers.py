@@ -31,6 +31,7 @@ LAYER = {
     "_status": 0,
     "_deadline": 0,
     "_slots": 0,
+    "_keywords": 0,  # keyword arguments declared once (a TypedDict and its defaults)
     "_errors": 1,
     "_validate": 2,
     "_logonce": 2,

@@ -21,6 +21,7 @@ from vpsorg_async import (
     Client,
     CreatedServer,
     Endpoint,
+    FleetResult,
     RateLimitError,
     RawResponse,
     Server,
@@ -28,6 +29,8 @@ from vpsorg_async import (
     ServerList,
     ServerStatus,
     VPSOrgError,
+    fleet,
+    waiters,
 )
 
 
@@ -175,6 +178,32 @@ async def calls_mypy_must_reject(client: Client) -> None:
     print(raw_wrong, model_wrong, not_a_model)
     Client("t", proxy=3128)  # type: ignore[arg-type]
     Client("t", "https://proxy")  # type: ignore[call-arg]
+
+
+async def fleet_and_waiter_keywords(client: Client) -> None:
+    """The shared keyword declarations check every name and type, as explicit signatures would."""
+    started: FleetResult[int] = await fleet.start(client, [1], concurrency=4, timeout=60.0)
+    created: FleetResult[str] = await fleet.create(
+        client, [], create_lock=client.create_lock, on_progress=lambda event: print(event.key)
+    )
+    detail: ServerDetail = await waiters.wait_until_active(client, 1, timeout=5.0, jitter=None)
+    done: dict[int, waiters.WaitResult] = await waiters.wait_many(
+        client, [1], "stopped", location="us-west", failure_statuses=["error"]
+    )
+    print(started, created, detail, done)
+
+
+async def keywords_mypy_must_reject(client: Client) -> None:
+    await fleet.start(client, [1], concurency=4)  # type: ignore[call-arg]
+    await fleet.stop(client, [1], wait="yes")  # type: ignore[arg-type]
+    await fleet.reboot(client, [1], create_lock=client.create_lock)  # type: ignore[call-arg]
+    await fleet.create(client, [], result=FleetResult[int]())  # type: ignore[arg-type]
+    wrong: FleetResult[str] = await fleet.delete(client, [1])  # type: ignore[assignment]
+    print(wrong)
+    await waiters.wait_until_active(client, 1, failure_statuses=["error"])  # type: ignore[call-arg]
+    await waiters.wait_until_stopped(client, 1, timeout="soon")  # type: ignore[arg-type]
+    await waiters.wait_for_status(client, 1, "active", location="x")  # type: ignore[call-arg]
+    await waiters.wait_many(client, [1], "active", concurrency=2.5)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":  # pragma: no cover - a script to read and type-check, not to run

@@ -48,7 +48,7 @@ dead API) and ``_shard`` (sharing a fleet among workers). Importing it loads no 
 from __future__ import annotations
 
 from .._policy import DEFAULT_CONCURRENCY, DEFAULT_FLEET_TIMEOUT, UNREACHABLE_AFTER
-from ._calls import create, delete, reboot, start, stop
+from ._calls import ActionKeywords, CreateKeywords, create, delete, reboot, start, stop
 from ._outcome import AbortReason, FleetAbortedError, FleetEvent, FleetResult, Outcome, Phase
 from ._shard import shard
 
@@ -57,6 +57,8 @@ __all__ = [
     "DEFAULT_FLEET_TIMEOUT",
     "UNREACHABLE_AFTER",
     "AbortReason",
+    "ActionKeywords",
+    "CreateKeywords",
     "FleetAbortedError",
     "FleetEvent",
     "FleetResult",

@@ -1,12 +1,17 @@
-"""The five fleet functions users call; each checks its arguments once, into ``FleetOptions``."""
+"""The five fleet functions users call; each checks its arguments once, into ``FleetOptions``.
+
+Their keyword arguments are declared once, as ``ActionKeywords`` and ``CreateKeywords`` (mypy
+checks every name and type; ``help()`` shows them spelled out, defaults included).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from .. import _policy as policy
 from .._errors import ValidationError
+from .._keywords import given, spelled_out
 from .._models import CreateServer
 from .._observe import tracing_of
 from .._seams import CreateLock, StatusSource
@@ -21,27 +26,60 @@ from ._steps import Op
 if TYPE_CHECKING:
     from .._client import Client
 
-__all__ = ["create", "delete", "reboot", "start", "stop"]
+__all__ = ["ActionKeywords", "CreateKeywords", "create", "delete", "reboot", "start", "stop"]
 
 
 K = TypeVar("K", bound=Hashable)
 Progress = Callable[[FleetEvent[K]], None]
 
 
+class FleetKeywords(TypedDict, total=False):
+    """The keyword arguments all five fleet functions take (described at :func:`start`)."""
+
+    concurrency: int
+    wait: bool
+    timeout: float
+    poll_interval: float
+    max_poll_interval: float
+    coalesce: bool | None
+    fail_fast: bool
+    status_source: StatusSource | None
+
+
+class ActionKeywords(FleetKeywords, total=False):
+    """The keyword arguments of ``start``, ``stop``, ``reboot`` and ``delete`` (keyed by id)."""
+
+    on_progress: Progress[int] | None
+    result: FleetResult[int] | None
+
+
+class CreateKeywords(FleetKeywords, total=False):
+    """The keyword arguments of ``create`` (keyed by name), ``create_lock`` among them."""
+
+    on_progress: Progress[str] | None
+    result: FleetResult[str] | None
+    create_lock: CreateLock | None
+
+
+#: Each keyword's default, in one place: read by the functions, shown in their signatures.
+ACTION_DEFAULTS: Mapping[str, Any] = {
+    "concurrency": policy.DEFAULT_CONCURRENCY,
+    "wait": True,
+    "timeout": policy.DEFAULT_FLEET_TIMEOUT,
+    "poll_interval": policy.DEFAULT_POLL_INTERVAL,
+    "max_poll_interval": policy.DEFAULT_MAX_POLL_INTERVAL,
+    "coalesce": None,
+    "fail_fast": False,
+    "status_source": None,
+    "on_progress": None,
+    "result": None,
+}
+CREATE_DEFAULTS: Mapping[str, Any] = {**ACTION_DEFAULTS, "create_lock": None}
+
+
+@spelled_out(ActionKeywords, ACTION_DEFAULTS)
 async def start(
-    client: Client,
-    server_ids: Iterable[int],
-    *,
-    concurrency: int = policy.DEFAULT_CONCURRENCY,
-    wait: bool = True,
-    timeout: float = policy.DEFAULT_FLEET_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    coalesce: bool | None = None,
-    fail_fast: bool = False,
-    on_progress: Progress[int] | None = None,
-    result: FleetResult[int] | None = None,
-    status_source: StatusSource | None = None,
+    client: Client, server_ids: Iterable[int], **keywords: Unpack[ActionKeywords]
 ) -> FleetResult[int]:
     """Start every server (goal: ``active``).
 
@@ -69,124 +107,47 @@ async def start(
         ValidationError: bad arguments or duplicate ids, before any request.
         asyncio.CancelledError: the call was cancelled (``result`` holds what was done).
     """
-    options = FleetOptions(
-        polling=Polling(timeout, poll_interval, max_poll_interval),
-        concurrency=concurrency,
-        wait=wait,
-        coalesce=coalesce,
-        fail_fast=fail_fast,
-        status_source=status_source,
-    )
-    return await _act("start", client, server_ids, options, on_progress, result)
+    return await _act("start", client, server_ids, keywords)
 
 
+@spelled_out(ActionKeywords, ACTION_DEFAULTS)
 async def stop(
-    client: Client,
-    server_ids: Iterable[int],
-    *,
-    concurrency: int = policy.DEFAULT_CONCURRENCY,
-    wait: bool = True,
-    timeout: float = policy.DEFAULT_FLEET_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    coalesce: bool | None = None,
-    fail_fast: bool = False,
-    on_progress: Progress[int] | None = None,
-    result: FleetResult[int] | None = None,
-    status_source: StatusSource | None = None,
+    client: Client, server_ids: Iterable[int], **keywords: Unpack[ActionKeywords]
 ) -> FleetResult[int]:
     """Stop every server gracefully (goal: ``stopped``); stopped ones are ``already``.
 
     Arguments, result and errors as :func:`start`.
     """
-    options = FleetOptions(
-        polling=Polling(timeout, poll_interval, max_poll_interval),
-        concurrency=concurrency,
-        wait=wait,
-        coalesce=coalesce,
-        fail_fast=fail_fast,
-        status_source=status_source,
-    )
-    return await _act("stop", client, server_ids, options, on_progress, result)
+    return await _act("stop", client, server_ids, keywords)
 
 
+@spelled_out(ActionKeywords, ACTION_DEFAULTS)
 async def reboot(
-    client: Client,
-    server_ids: Iterable[int],
-    *,
-    concurrency: int = policy.DEFAULT_CONCURRENCY,
-    wait: bool = True,
-    timeout: float = policy.DEFAULT_FLEET_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    coalesce: bool | None = None,
-    fail_fast: bool = False,
-    on_progress: Progress[int] | None = None,
-    result: FleetResult[int] | None = None,
-    status_source: StatusSource | None = None,
+    client: Client, server_ids: Iterable[int], **keywords: Unpack[ActionKeywords]
 ) -> FleetResult[int]:
     """Reboot every server (goal: ``active`` again). A stopped server fails ("not running").
 
     Arguments, result and errors as :func:`start`. A server already rebooting or starting
     counts as on its way and is waited for.
     """
-    options = FleetOptions(
-        polling=Polling(timeout, poll_interval, max_poll_interval),
-        concurrency=concurrency,
-        wait=wait,
-        coalesce=coalesce,
-        fail_fast=fail_fast,
-        status_source=status_source,
-    )
-    return await _act("reboot", client, server_ids, options, on_progress, result)
+    return await _act("reboot", client, server_ids, keywords)
 
 
+@spelled_out(ActionKeywords, ACTION_DEFAULTS)
 async def delete(
-    client: Client,
-    server_ids: Iterable[int],
-    *,
-    concurrency: int = policy.DEFAULT_CONCURRENCY,
-    wait: bool = True,
-    timeout: float = policy.DEFAULT_FLEET_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    coalesce: bool | None = None,
-    fail_fast: bool = False,
-    on_progress: Progress[int] | None = None,
-    result: FleetResult[int] | None = None,
-    status_source: StatusSource | None = None,
+    client: Client, server_ids: Iterable[int], **keywords: Unpack[ActionKeywords]
 ) -> FleetResult[int]:
     """Delete every server permanently (goal: gone); a 404 counts as ``already``.
 
     Arguments, result and errors as :func:`start`; with ``wait`` each deletion is confirmed
     by the server's absence from the list (or a 404). ``Outcome.server`` is None.
     """
-    options = FleetOptions(
-        polling=Polling(timeout, poll_interval, max_poll_interval),
-        concurrency=concurrency,
-        wait=wait,
-        coalesce=coalesce,
-        fail_fast=fail_fast,
-        status_source=status_source,
-    )
-    return await _act("delete", client, server_ids, options, on_progress, result)
+    return await _act("delete", client, server_ids, keywords)
 
 
+@spelled_out(CreateKeywords, CREATE_DEFAULTS)
 async def create(
-    client: Client,
-    servers: Iterable[CreateServer],
-    *,
-    concurrency: int = policy.DEFAULT_CONCURRENCY,
-    wait: bool = True,
-    timeout: float = policy.DEFAULT_FLEET_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    coalesce: bool | None = None,
-    fail_fast: bool = False,
-    on_progress: Progress[str] | None = None,
-    result: FleetResult[str] | None = None,
-    status_source: StatusSource | None = None,
-    create_lock: CreateLock | None = None,
+    client: Client, servers: Iterable[CreateServer], **keywords: Unpack[CreateKeywords]
 ) -> FleetResult[str]:
     """Create every server that is absent, keyed by name; with ``wait``, until each is ``active``.
 
@@ -215,6 +176,7 @@ async def create(
             that pass, every input fails with ``FleetAbortedError`` instead (``stage="queued"``).
         asyncio.CancelledError: the call was cancelled (``result`` holds what was done).
     """
+    args = given("create", keywords, CREATE_DEFAULTS)
     specs: dict[str, CreateServer] = {}
     for spec in servers:
         if not isinstance(spec, CreateServer):
@@ -226,19 +188,23 @@ async def create(
                 "servers", f"names must be unique within one call; {spec.name!r} appears twice"
             )
         specs[spec.name] = spec
-    options = FleetOptions(
-        polling=Polling(timeout, poll_interval, max_poll_interval),
-        concurrency=concurrency,
-        wait=wait,
-        coalesce=coalesce,
-        fail_fast=fail_fast,
-        status_source=status_source,
-        create_lock=create_lock or client.create_lock,
+    locks: CreateLock = args["create_lock"] or client.create_lock
+    options = _options(args, create_lock=locks)
+    op = create_op(client, specs, wait=options.wait, locks=locks)
+    return await _run(op, client, list(specs), options, args["on_progress"], args["result"])
+
+
+def _options(args: Mapping[str, Any], *, create_lock: CreateLock | None = None) -> FleetOptions:
+    """One call's options, from its arguments (checked here, once)."""
+    return FleetOptions(
+        polling=Polling(args["timeout"], args["poll_interval"], args["max_poll_interval"]),
+        concurrency=args["concurrency"],
+        wait=args["wait"],
+        coalesce=args["coalesce"],
+        fail_fast=args["fail_fast"],
+        status_source=args["status_source"],
+        create_lock=create_lock,
     )
-    op = create_op(
-        client, specs, wait=options.wait, locks=options.create_lock or client.create_lock
-    )
-    return await _run(op, client, list(specs), options, on_progress, result)
 
 
 def _unique_ids(server_ids: Iterable[int]) -> list[int]:
@@ -253,15 +219,13 @@ def _unique_ids(server_ids: Iterable[int]) -> list[int]:
 
 
 async def _act(
-    name: str,
-    client: Client,
-    server_ids: Iterable[int],
-    options: FleetOptions,
-    on_progress: Progress[int] | None,
-    result: FleetResult[int] | None,
+    name: str, client: Client, server_ids: Iterable[int], keywords: ActionKeywords
 ) -> FleetResult[int]:
+    args = given(name, keywords, ACTION_DEFAULTS)
+    options = _options(args)
     op = action_op(client, name, wait=options.wait)
-    return await _run(op, client, _unique_ids(server_ids), options, on_progress, result)
+    ids = _unique_ids(server_ids)
+    return await _run(op, client, ids, options, args["on_progress"], args["result"])
 
 
 async def _run(

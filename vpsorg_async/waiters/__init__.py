@@ -34,6 +34,9 @@ from ._rules import Verdict as Verdict
 from ._schedule import half_jitter as half_jitter
 from ._sweep import WatcherStats as WatcherStats
 from ._wait import (
+    ManyKeywords,
+    PollKeywords,
+    StatusKeywords,
     wait_for_status,
     wait_many,
     wait_until_active,
@@ -53,6 +56,9 @@ __all__ = [
     "SETTLES_TO",
     "TRANSIENT_ERRORS",
     "WAITERS",
+    "ManyKeywords",
+    "PollKeywords",
+    "StatusKeywords",
     "StatusWatcher",
     "WaitResult",
     "WaitRule",

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Coroutine, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
 from .. import _policy as policy
 from .._errors import ValidationError
+from .._keywords import given, spelled_out
 from .._observe import tracing_of
 from .._seams import StatusSource, Unseen
 from .._validate import check_id
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from .._otel import Tracing, WaitSpan
 
 __all__ = [
+    "ManyKeywords",
+    "PollKeywords",
+    "StatusKeywords",
     "wait_for_status",
     "wait_many",
     "wait_until_active",
@@ -41,16 +45,53 @@ __all__ = [
 logger = logging.getLogger("vpsorg_async.waiters")
 
 
+class PollKeywords(TypedDict, total=False):
+    """The keyword arguments every wait takes (described at :func:`wait_for_status`)."""
+
+    timeout: float
+    poll_interval: float
+    max_poll_interval: float
+    jitter: Jitter | None
+
+
+class StatusKeywords(PollKeywords, total=False):
+    """The keyword arguments of :func:`wait_for_status`."""
+
+    failure_statuses: Iterable[ServerStatus | str]
+
+
+class ManyKeywords(StatusKeywords, total=False):
+    """The keyword arguments of :func:`wait_many`."""
+
+    coalesce: bool | None
+    location: str | None
+    concurrency: int
+    status_source: StatusSource | None
+
+
+#: Each keyword's default, in one place: read by the functions, shown in their signatures.
+POLL_DEFAULTS: Mapping[str, Any] = {
+    "timeout": policy.DEFAULT_WAIT_TIMEOUT,
+    "poll_interval": policy.DEFAULT_POLL_INTERVAL,
+    "max_poll_interval": policy.DEFAULT_MAX_POLL_INTERVAL,
+    "jitter": half_jitter,
+}
+STATUS_DEFAULTS: Mapping[str, Any] = {**POLL_DEFAULTS, "failure_statuses": ()}
+MANY_DEFAULTS: Mapping[str, Any] = {
+    **STATUS_DEFAULTS,
+    "coalesce": None,
+    "location": None,
+    "concurrency": policy.DEFAULT_CONCURRENCY,
+    "status_source": None,
+}
+
+
+@spelled_out(StatusKeywords, STATUS_DEFAULTS)
 async def wait_for_status(
     client: Client,
     server_id: int,
     status: ServerStatus | str,
-    *,
-    failure_statuses: Iterable[ServerStatus | str] = (),
-    timeout: float = policy.DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    jitter: Jitter | None = half_jitter,
+    **keywords: Unpack[StatusKeywords],
 ) -> ServerDetail:
     """Poll one server (``get_server``) until it reaches ``status``.
 
@@ -77,55 +118,47 @@ async def wait_for_status(
     """
     if str(status) == DELETED:
         raise ValidationError("status", "use wait_until_deleted() to wait for a deletion")
-    rule = rule_for(str(status), (str(s) for s in failure_statuses))
-    polling = Polling(timeout, poll_interval, max_poll_interval, jitter)
-    return _detail(await _wait_one(client, server_id, rule, polling))
+    args = given("wait_for_status", keywords, STATUS_DEFAULTS)
+    rule = rule_for(str(status), (str(s) for s in args["failure_statuses"]))
+    return _detail(await _wait_one(client, server_id, rule, _polling(args)))
 
 
+@spelled_out(PollKeywords, POLL_DEFAULTS)
 async def wait_until_active(
-    client: Client,
-    server_id: int,
-    *,
-    timeout: float = policy.DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    jitter: Jitter | None = half_jitter,
+    client: Client, server_id: int, **keywords: Unpack[PollKeywords]
 ) -> ServerDetail:
     """Wait until the server is ``active``; ``suspended`` fails. See :func:`wait_for_status`."""
-    polling = Polling(timeout, poll_interval, max_poll_interval, jitter)
+    polling = _polling(given("wait_until_active", keywords, POLL_DEFAULTS))
     return _detail(await _wait_one(client, server_id, WAITERS["active"], polling))
 
 
+@spelled_out(PollKeywords, POLL_DEFAULTS)
 async def wait_until_stopped(
-    client: Client,
-    server_id: int,
-    *,
-    timeout: float = policy.DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    jitter: Jitter | None = half_jitter,
+    client: Client, server_id: int, **keywords: Unpack[PollKeywords]
 ) -> ServerDetail:
     """Wait until the server is ``stopped``; ``suspended`` fails. See :func:`wait_for_status`."""
-    polling = Polling(timeout, poll_interval, max_poll_interval, jitter)
+    polling = _polling(given("wait_until_stopped", keywords, POLL_DEFAULTS))
     return _detail(await _wait_one(client, server_id, WAITERS["stopped"], polling))
 
 
+@spelled_out(PollKeywords, POLL_DEFAULTS)
 async def wait_until_deleted(
-    client: Client,
-    server_id: int,
-    *,
-    timeout: float = policy.DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    jitter: Jitter | None = half_jitter,
+    client: Client, server_id: int, **keywords: Unpack[PollKeywords]
 ) -> None:
     """Wait until the API answers 404 for the server. See :func:`wait_for_status`.
 
     Raises:
         WaiterTimeoutError: the server still existed at the deadline. And as ``wait_for_status``.
     """
-    polling = Polling(timeout, poll_interval, max_poll_interval, jitter)
+    polling = _polling(given("wait_until_deleted", keywords, POLL_DEFAULTS))
     await _wait_one(client, server_id, WAITERS[DELETED], polling)
+
+
+def _polling(args: Mapping[str, Any]) -> Polling:
+    """A wait's timing, from its arguments (checked here, once)."""
+    return Polling(
+        args["timeout"], args["poll_interval"], args["max_poll_interval"], args["jitter"]
+    )
 
 
 def _detail(server: Server | None) -> ServerDetail:
@@ -185,20 +218,12 @@ async def _poll_one(
         await client.sleep(min(schedule.next_delay(), watch.deadline - now))
 
 
+@spelled_out(ManyKeywords, MANY_DEFAULTS)
 async def wait_many(
     client: Client,
     server_ids: Iterable[int],
     status: ServerStatus | str,
-    *,
-    failure_statuses: Iterable[ServerStatus | str] = (),
-    timeout: float = policy.DEFAULT_WAIT_TIMEOUT,
-    poll_interval: float = policy.DEFAULT_POLL_INTERVAL,
-    max_poll_interval: float = policy.DEFAULT_MAX_POLL_INTERVAL,
-    jitter: Jitter | None = half_jitter,
-    coalesce: bool | None = None,
-    location: str | None = None,
-    concurrency: int = policy.DEFAULT_CONCURRENCY,
-    status_source: StatusSource | None = None,
+    **keywords: Unpack[ManyKeywords],
 ) -> dict[int, WaitResult]:
     """Wait for many servers at once, polling the list endpoint once per tick (coalesced).
 
@@ -226,37 +251,27 @@ async def wait_many(
     Raises:
         ValidationError: bad arguments, before any request.
     """
+    args = given("wait_many", keywords, MANY_DEFAULTS)
     ids = list(dict.fromkeys(server_ids))
     for server_id in ids:
         check_id("server_ids", server_id)
-    rule = rule_for(str(status), (str(s) for s in failure_statuses))
-    polling = Polling(timeout, poll_interval, max_poll_interval, jitter)
+    rule = rule_for(str(status), (str(s) for s in args["failure_statuses"]))
+    polling = _polling(args)
     results: dict[int, WaitResult] = {}
     if not ids:
         return results
     tracing = tracing_of(client)
     if tracing is None:
-        return await _watch_many(
-            client, ids, rule, polling, coalesce, location, concurrency, status_source
-        )
+        return await _watch_many(client, ids, rule, polling, args)
     with tracing.wait(rule.target, ids) as span:
-        found = await _watch_many(
-            client, ids, rule, polling, coalesce, location, concurrency, status_source
-        )
+        found = await _watch_many(client, ids, rule, polling, args)
         reached = sum(result.ok for result in found.values())
         span.end_many(reached, len(found) - reached)
         return found
 
 
 async def _watch_many(
-    client: Client,
-    ids: list[int],
-    rule: WaitRule,
-    polling: Polling,
-    coalesce: bool | None,
-    location: str | None,
-    concurrency: int,
-    status_source: StatusSource | None,
+    client: Client, ids: list[int], rule: WaitRule, polling: Polling, args: Mapping[str, Any]
 ) -> dict[int, WaitResult]:
     """``wait_many``'s work: every server handed to one shared watcher."""
     results: dict[int, WaitResult] = {}
@@ -272,11 +287,13 @@ async def _watch_many(
         poll_interval=polling.poll_interval,
         max_poll_interval=polling.max_poll_interval,
         jitter=polling.jitter,
-        coalesce=coalesce,
-        concurrency=concurrency,
-        status_source=status_source,
+        coalesce=args["coalesce"],
+        concurrency=args["concurrency"],
+        status_source=args["status_source"],
     ) as watcher:
         for server_id in ids:
-            watcher.watch(server_id, rule, timeout=polling.timeout, location=location, on_done=done)
+            watcher.watch(
+                server_id, rule, timeout=polling.timeout, location=args["location"], on_done=done
+            )
         await finished.wait()
     return {server_id: results[server_id] for server_id in ids}
