@@ -43,7 +43,19 @@ logger = logging.getLogger("vpsorg_async.events")
 
 
 @attrs.frozen
-class RequestEvent:
+class _Attempt:
+    """The fields every record starts with: which call, which server, which attempt."""
+
+    endpoint: str
+    method: str
+    path_template: str
+    path: str
+    server_id: int | None
+    attempt: int
+
+
+@attrs.frozen
+class RequestEvent(_Attempt):
     """An attempt of a call is about to be sent.
 
     Attributes:
@@ -55,16 +67,9 @@ class RequestEvent:
         attempt: 1 for the first attempt, 2 for the first retry, ...
     """
 
-    endpoint: str
-    method: str
-    path_template: str
-    path: str
-    server_id: int | None
-    attempt: int
-
 
 @attrs.frozen
-class ResponseEvent:
+class ResponseEvent(_Attempt):
     """An attempt is over. ``final``: the call ends with it.
 
     Attributes:
@@ -82,12 +87,6 @@ class ResponseEvent:
         sent: False only for a final record of an attempt refused before it was sent.
     """
 
-    endpoint: str
-    method: str
-    path_template: str
-    path: str
-    server_id: int | None
-    attempt: int
     status: int | None
     elapsed: float
     call_elapsed: float
@@ -98,7 +97,7 @@ class ResponseEvent:
 
 
 @attrs.frozen
-class RetryEvent:
+class RetryEvent(_Attempt):
     """A failed attempt will be retried after ``delay`` seconds.
 
     Attributes:
@@ -109,12 +108,6 @@ class RetryEvent:
         error_type: its type's name.
     """
 
-    endpoint: str
-    method: str
-    path_template: str
-    path: str
-    server_id: int | None
-    attempt: int
     delay: float
     error: VPSOrgError
     error_type: str
@@ -155,8 +148,12 @@ class Events:
     on_retry: RetryHook | None = None
 
 
-def _server_id(path_params: Mapping[str, int] | None) -> int | None:
-    return path_params.get("server_id") if path_params else None
+def _head(
+    row: Endpoint, path: str, path_params: Mapping[str, int] | None, attempt: int
+) -> tuple[str, str, str, str, int | None, int]:
+    """The fields every record starts with: which call, which server, which attempt."""
+    server_id = path_params.get("server_id") if path_params else None
+    return row.name, row.method, row.path, path, server_id, attempt
 
 
 class Hooks:
@@ -179,9 +176,7 @@ class Hooks:
     ) -> None:
         """Report that ``attempt`` of a call to ``row`` is about to be sent."""
         if self._requests:
-            event = RequestEvent(
-                row.name, row.method, row.path, path, _server_id(path_params), attempt
-            )
+            event = RequestEvent(*_head(row, path, path_params, attempt))
             for hook in self._requests:
                 self._run(hook, event)
 
@@ -201,12 +196,7 @@ class Hooks:
         """Report that ``attempt`` is over; ``started`` (``perf_counter``) is None if unsent."""
         if self._responses:
             event = ResponseEvent(
-                row.name,
-                row.method,
-                row.path,
-                path,
-                _server_id(path_params),
-                attempt,
+                *_head(row, path, path_params, attempt),
                 status=status or None,
                 elapsed=0.0 if started is None else time.perf_counter() - started,
                 call_elapsed=self._clock() - begun,
@@ -231,12 +221,7 @@ class Hooks:
         """Report that the call retries after ``delay`` seconds."""
         if self._retries:
             event = RetryEvent(
-                row.name,
-                row.method,
-                row.path,
-                path,
-                _server_id(path_params),
-                attempt,
+                *_head(row, path, path_params, attempt),
                 delay=delay,
                 error=error,
                 error_type=type(error).__name__,

@@ -18,16 +18,18 @@ LOCATION_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 MAX_HOSTNAME = 253
 
 
-def check_name(param: str, value: Any) -> None:
-    """A server name: a non-empty string of letters, digits and hyphens (at most 64)."""
+def _check_matches(param: str, value: Any, pattern: re.Pattern[str], rule: str) -> None:
+    """A string that ``pattern`` matches in full; ``rule`` says what it must be."""
     if not isinstance(value, str):
         raise ValidationError(param, f"must be a string, got {type(value).__name__}")
-    if not NAME_RE.fullmatch(value):
-        raise ValidationError(
-            param,
-            "must be 1-64 letters, digits and hyphens, not starting or ending with a hyphen "
-            f"(got {value!r})",
-        )
+    if not pattern.fullmatch(value):
+        raise ValidationError(param, f"must be {rule} (got {value!r})")
+
+
+def check_name(param: str, value: Any) -> None:
+    """A server name: a non-empty string of letters, digits and hyphens (at most 64)."""
+    rule = "1-64 letters, digits and hyphens, not starting or ending with a hyphen"
+    _check_matches(param, value, NAME_RE, rule)
 
 
 def check_hostname(param: str, value: Any) -> None:
@@ -70,13 +72,8 @@ def check_bool(param: str, value: Any) -> None:
 
 def check_location(param: str, value: Any) -> None:
     """A datacenter code: lower-case letters, digits and hyphens, e.g. ``us-west``."""
-    if not isinstance(value, str):
-        raise ValidationError(param, f"must be a string, got {type(value).__name__}")
-    if not LOCATION_RE.fullmatch(value):
-        raise ValidationError(
-            param,
-            f"must be a datacenter code of lower-case letters, digits and hyphens (got {value!r})",
-        )
+    rule = "a datacenter code of lower-case letters, digits and hyphens"
+    _check_matches(param, value, LOCATION_RE, rule)
 
 
 def check_timeout(param: str, value: Any) -> float | None:

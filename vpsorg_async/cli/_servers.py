@@ -177,20 +177,9 @@ def _backups_option(required: bool) -> Callable[[Callable[..., Any]], Callable[.
 @_backups_option(required=True)
 @OUTPUT_OPTION
 @pass_settings
-def update(
-    settings: Settings, server_id: int, name: str, hostname: str, backups: bool | None, output: str
-) -> None:
+def update(settings: Settings, /, **options: Any) -> None:
     """Replace a server's name, hostname and backups setting (PUT: all three are required)."""
-    if backups is None:
-        raise click.UsageError("Missing option '--backups/--no-backups'.")
-
-    async def main() -> Server:
-        async with settings.client() as client:
-            return await client.update_server(
-                server_id, name=name, hostname=hostname, backups_enabled=backups
-            )
-
-    print_server(run(main()), output=output)
+    _change(settings, replace=True, **options)
 
 
 @servers.command("patch")
@@ -200,21 +189,37 @@ def update(
 @_backups_option(required=False)
 @OUTPUT_OPTION
 @pass_settings
-def patch(
+def patch(settings: Settings, /, **options: Any) -> None:
+    """Change only the fields given (PATCH); at least one is needed."""
+    _change(settings, replace=False, **options)
+
+
+def _change(
     settings: Settings,
+    *,
     server_id: int,
     name: str | None,
     hostname: str | None,
     backups: bool | None,
     output: str,
+    replace: bool,
 ) -> None:
-    """Change only the fields given (PATCH); at least one is needed."""
+    """Send a PUT (``replace``: click required the name and hostname) or a PATCH; print it."""
+    if replace and backups is None:
+        raise click.UsageError("Missing option '--backups/--no-backups'.")
     if name is None and hostname is None and backups is None:
         raise click.UsageError("Give at least one of --name, --hostname, --backups/--no-backups.")
 
     async def main() -> Server:
         async with settings.client() as client:
-            return await client.patch_server(
+            if not replace:
+                return await client.patch_server(
+                    server_id, name=name, hostname=hostname, backups_enabled=backups
+                )
+            assert name is not None
+            assert hostname is not None
+            assert backups is not None
+            return await client.update_server(
                 server_id, name=name, hostname=hostname, backups_enabled=backups
             )
 

@@ -41,7 +41,6 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 import attrs
@@ -189,12 +188,7 @@ class RedisStatusBoard:
         self._task = asyncio.create_task(self._run(), name="vpsorg-status-board")
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         assert self._task is not None, "not entered"
         self._task.cancel()
         await asyncio.wait([self._task])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from .. import _policy as policy
 from .._errors import ConfigurationError, ValidationError
@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = ["RedisCoordinator"]
+
+
+class RedisTuning(TypedDict, total=False):
+    """The optional settings of :class:`RedisCoordinator` (as its constructor), for ``from_url``."""
+
+    expected_processes: int
+    burst: float
+    board_tick: float
 
 
 class RedisCoordinator:
@@ -66,15 +74,11 @@ class RedisCoordinator:
 
     @classmethod
     def from_url(
-        cls,
-        url: str,
-        *,
-        namespace: str,
-        expected_processes: int = policy.REDIS_EXPECTED_PROCESSES,
-        burst: float = policy.REDIS_BURST,
-        board_tick: float = policy.BOARD_TICK,
+        cls, url: str, *, namespace: str, **tuning: Unpack[RedisTuning]
     ) -> RedisCoordinator:
         """A coordinator on a new client for ``url`` (``redis://[:password@]host:port/db``).
+
+        ``namespace``, ``expected_processes``, ``burst`` and ``board_tick`` as the constructor.
 
         Raises:
             ConfigurationError: ``url`` is not a Redis URL (the message never quotes it).
@@ -87,13 +91,7 @@ class RedisCoordinator:
             raise ConfigurationError(
                 f"not a Redis URL: use redis://, rediss:// or unix:// ({type(exc).__name__})"
             ) from None
-        made = cls(
-            client,
-            namespace=namespace,
-            expected_processes=expected_processes,
-            burst=burst,
-            board_tick=board_tick,
-        )
+        made = cls(client, namespace=namespace, **tuning)
         made._owns_redis = True
         return made
 

@@ -13,9 +13,10 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Any, TextIO
+from typing import Any, TextIO, TypedDict, Unpack
 
 from .._config import is_loopback  # the client's own rule: what it will talk plain http to
+from .._keywords import given, spelled_out
 from ._faults import Faults
 from ._server import Simulator
 from ._timing import Delays
@@ -23,45 +24,55 @@ from ._timing import Delays
 __all__ = ["announce", "is_loopback", "run_forever", "serve"]
 
 
+class Served(TypedDict, total=False):
+    """What :func:`serve` and :func:`run_forever` hand to :class:`Simulator` (see there)."""
+
+    host: str
+    port: int
+    token: str | None
+    servers: int
+    seed: int
+    balance: float | None
+    page_size: int | None
+
+
+#: A served simulator's defaults: a fixed port and a small fleet, unlike a test's ``Simulator()``.
+SERVED: Mapping[str, Any] = {
+    "host": "127.0.0.1",
+    "port": 8080,
+    "token": None,
+    "servers": 20,
+    "seed": 0,
+    "balance": None,
+    "page_size": None,
+}
+
+
+@spelled_out(Served, SERVED)
 async def serve(
     *,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    token: str | None = None,
-    servers: int = 20,
-    seed: int = 0,
     delays: Delays | None = None,
     faults: Faults | None = None,
-    balance: float | None = None,
-    page_size: int | None = None,
     out: TextIO | None = None,
+    **served: Unpack[Served],
 ) -> None:
     """Run a simulator until cancelled, printing how to reach it.
 
-    The first line is ``url=<base URL> token=<token>`` so a parent process can read it.
+    The first line is ``url=<base URL> token=<token>`` so a parent process can read it. The
+    other arguments are :class:`Simulator`'s.
 
     Raises:
         OSError: the address cannot be bound.
     """
-    out = out or sys.stdout
-    simulator = Simulator(
-        token=token,
-        host=host,
-        port=port,
-        servers=servers,
-        seed=seed,
-        delays=delays,
-        faults=faults,
-        balance=balance,
-        page_size=page_size,
-    )
+    settings = given("serve", served, SERVED)
+    simulator = Simulator(delays=delays, faults=faults, **settings)
     async with simulator:
         announce(
             url=simulator.url,
             token=simulator.token,
-            host=host,
-            servers=servers,
-            out=out,
+            host=simulator.host,
+            servers=settings["servers"],
+            out=out or sys.stdout,
             err=sys.stderr,
         )
         await asyncio.Event().wait()  # until cancelled
@@ -88,17 +99,12 @@ def announce(*, url: str, token: str, host: str, servers: int, out: TextIO, err:
     )
 
 
+@spelled_out(Served, SERVED)
 def run_forever(
     *,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    token: str | None = None,
-    servers: int = 20,
-    seed: int = 0,
-    page_size: int | None = None,
-    balance: float | None = None,
     delay_scale: float = 1.0,
     faults: Faults | Mapping[str, Any] | None = None,
+    **served: Unpack[Served],
 ) -> None:
     """Serve until Ctrl+C or SIGTERM, print ``simulator stopped`` on stderr, and return.
 
@@ -110,6 +116,7 @@ def run_forever(
         ValueError: invalid faults or delay scale, before anything is bound.
         OSError: the address cannot be bound.
     """
+    given("run_forever", served, SERVED)  # an unknown keyword fails here, before any binding
     delays = Delays().scaled(delay_scale)
     if faults is None or isinstance(faults, Faults):
         fault_config = faults
@@ -120,17 +127,7 @@ def run_forever(
         task = asyncio.current_task()
         assert task is not None
         with _sigterm_cancels(task):
-            await serve(
-                host=host,
-                port=port,
-                token=token,
-                servers=servers,
-                seed=seed,
-                delays=delays,
-                faults=fault_config,
-                balance=balance,
-                page_size=page_size,
-            )
+            await serve(delays=delays, faults=fault_config, **served)
 
     try:
         asyncio.run(main())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -105,12 +104,7 @@ class Simulator:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     @property
