@@ -29,7 +29,7 @@ LAYER = {
     "_redact": 0,
     "_ratelimit": 0,
     "_status": 0,
-    "_deadline": 0,
+    "_deadline": -1,  # the deadline and the clock/sleep types; imports nothing
     "_slots": 0,
     "_keywords": 0,  # keyword arguments declared once (a TypedDict and its defaults)
     "_errors": 1,

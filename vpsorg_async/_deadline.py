@@ -6,9 +6,14 @@ the deadline however many requests it takes. ``math.inf`` is no deadline.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-__all__ = ["Deadline"]
+__all__ = ["Clock", "Deadline", "Sleep"]
+
+#: A monotonic clock in seconds (``time.monotonic``); injected wherever time is read.
+Clock = Callable[[], float]
+#: An awaitable pause in seconds (``asyncio.sleep``); injected wherever the library waits.
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class Deadline:

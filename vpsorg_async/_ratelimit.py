@@ -17,7 +17,7 @@ deadline and run on an injectable clock and sleep (tests never wait for real).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from ._deadline import Clock, Sleep
 
 #: Never pace below one request every two seconds, whatever the throttling.
 MIN_RATE = 0.5
@@ -44,13 +44,7 @@ class DeadlineWouldPass(Exception):
 class RateLimiter:
     """Paces and pauses the requests of one client. Not thread-safe; one event loop."""
 
-    def __init__(
-        self,
-        rate: float | None,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-    ) -> None:
+    def __init__(self, rate: float | None, *, clock: Clock, sleep: Sleep) -> None:
         self._limit = rate
         self._rate = rate
         self._clock = clock

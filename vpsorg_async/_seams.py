@@ -22,11 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
+from ._deadline import Clock, Sleep
 from ._models import Server
 
 __all__ = [
@@ -137,25 +138,13 @@ class Coordinator(Protocol):
             ConfigurationError: the backend cannot be reached.
         """
 
-    def pacer(
-        self,
-        rate: float | None,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-    ) -> Pacer:
+    def pacer(self, rate: float | None, *, clock: Clock, sleep: Sleep) -> Pacer:
         """The pacer of one client: ``rate`` requests per second shared by every process."""
 
     def create_lock(self) -> CreateLock:
         """The create lock every process shares."""
 
-    def status_source(
-        self,
-        own: StatusSource,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-    ) -> StatusSource:
+    def status_source(self, own: StatusSource, *, clock: Clock, sleep: Sleep) -> StatusSource:
         """The status source of one watcher, given the one it would use alone (``own``, which
         asks the API itself): a shared board, falling back to ``own`` when the board cannot
         answer."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -31,6 +31,7 @@ from . import _policy as policy
 from ._answers import error_from_response
 from ._body import plain_body, read_capped
 from ._convert import decode_json, encode_body
+from ._deadline import Clock, Sleep
 from ._endpoints import Endpoint
 from ._errors import (
     AmbiguousCreateError,
@@ -64,9 +65,6 @@ __all__ = ["Session"]
 #: Each attempt (DEBUG) and each retry (INFO); a child of ``vpsorg_async``, whose level and
 #: handlers it follows.
 logger = logging.getLogger("vpsorg_async.http")
-
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
 
 
 class Session:

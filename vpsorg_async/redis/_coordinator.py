@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from .. import _policy as policy
+from .._deadline import Clock, Sleep
 from .._errors import ConfigurationError, ValidationError
 from .._seams import StatusSource
 from ._board import RedisStatusBoard
@@ -125,13 +125,7 @@ class RedisCoordinator:
         if self._owns_redis:
             await self._link.redis.aclose()
 
-    def pacer(
-        self,
-        rate: float | None,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-    ) -> RedisPacer:
+    def pacer(self, rate: float | None, *, clock: Clock, sleep: Sleep) -> RedisPacer:
         """The pacer of one client: ``rate`` requests per second across every process."""
         return RedisPacer(
             self._link,
@@ -149,13 +143,7 @@ class RedisCoordinator:
             self._locks = RedisCreateLocks(self._link)
         return self._locks
 
-    def status_source(
-        self,
-        own: StatusSource,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-    ) -> StatusSource:
+    def status_source(self, own: StatusSource, *, clock: Clock, sleep: Sleep) -> StatusSource:
         """The status source of one watcher: the namespace's shared board
         (:class:`~vpsorg_async.redis._board.RedisStatusBoard`), which falls back to ``own``
         (the watcher's own sweeps) while Redis is lost."""

@@ -23,10 +23,10 @@ here for the whole namespace, kept in one Redis hash that one atomic script read
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from .. import _policy as policy
+from .._deadline import Clock, Sleep
 from .._ratelimit import DECREASE_FACTOR, INCREASE_SHARE, MIN_RATE, DeadlineWouldPass, RateLimiter
 from ._link import Link, RedisLost
 
@@ -114,8 +114,8 @@ class RedisPacer:
         script: AsyncScript,
         rate: float | None,
         *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
+        clock: Clock,
+        sleep: Sleep,
         burst: float,
         expected_processes: int,
     ) -> None:
