@@ -180,23 +180,15 @@ def demo(settings: Settings, count: int, delay_scale: float) -> None:
         raise click.exceptions.Exit(EXIT_FAILED)
 
 
+@attrs.define
 class _Stepper:
     """Runs one fleet call as a demo step: progress bar, timing, requests counted by the ledger."""
 
-    def __init__(
-        self,
-        client: Client,
-        requests: Callable[[], int],
-        statuses: Callable[[], dict[int, str]],
-        steps: list[StepReport],
-        *,
-        quiet: bool,
-    ) -> None:
-        self.client = client
-        self.requests = requests
-        self.statuses = statuses
-        self.steps = steps
-        self.quiet = quiet
+    client: Client
+    requests: Callable[[], int]
+    statuses: Callable[[], dict[int, str]]
+    steps: list[StepReport]
+    quiet: bool = attrs.field(kw_only=True)
 
     async def __call__(
         self, name: str, call: Callable[..., Awaitable[FleetResult[Any]]], keys: list[Any]
