@@ -32,28 +32,18 @@ from vpsorg_async import (
 )
 from vpsorg_async._convert import converter, decode, encode_body
 from vpsorg_async._validate import check_timeout
-from vpsorg_async.testing.examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    PATCH_REQUEST,
-    REBOOT_RESPONSE,
-    START_RESPONSE,
-    STOP_RESPONSE,
-    UPDATE_REQUEST,
-)
+from vpsorg_async.testing import examples
 
 #: The API document, in the shared workspace; the checks that read it skip when it is absent.
 SEED_PATH = "/work/shared/seed/000_5522b0e6f3700304.txt"
 #: Each example response of the document, by the endpoint that answers it, in document order.
 EXAMPLES: dict[str, dict[str, Any]] = {
-    "list_servers": LIST_RESPONSE,
-    "create_server": CREATE_RESPONSE,
-    "get_server": DETAIL_RESPONSE,
-    "start_server": START_RESPONSE,
-    "stop_server": STOP_RESPONSE,
-    "reboot_server": REBOOT_RESPONSE,
+    "list_servers": examples.LIST_RESPONSE,
+    "create_server": examples.CREATE_RESPONSE,
+    "get_server": examples.DETAIL_RESPONSE,
+    "start_server": examples.START_RESPONSE,
+    "stop_server": examples.STOP_RESPONSE,
+    "reboot_server": examples.REBOOT_RESPONSE,
 }
 
 
@@ -78,11 +68,11 @@ def test_examples_are_the_documents_own() -> None:
     for block, model in zip(blocks, models, strict=True):
         assert decode(block, model) == decode(deepcopy(block), model)
     bodies = [json.loads(b) for b in re.findall(r"(?s)-d '(\{.*?\})'", text)]
-    assert bodies == [CREATE_REQUEST, UPDATE_REQUEST, PATCH_REQUEST]
+    assert bodies == [examples.CREATE_REQUEST, examples.UPDATE_REQUEST, examples.PATCH_REQUEST]
 
 
 def test_list_example_decodes() -> None:
-    page = decode(deepcopy(LIST_RESPONSE), ServerList)
+    page = decode(deepcopy(examples.LIST_RESPONSE), ServerList)
     assert page.count == 2
     assert page.next is None
     assert page.previous is None
@@ -107,7 +97,7 @@ def test_list_example_decodes() -> None:
 
 
 def test_create_example_decodes() -> None:
-    created = decode(deepcopy(CREATE_RESPONSE), CreatedServer)
+    created = decode(deepcopy(examples.CREATE_RESPONSE), CreatedServer)
     assert created.id == 12347
     assert created.name == "web-server-02"
     assert created.hostname == "web02.example.com"
@@ -120,7 +110,7 @@ def test_create_example_decodes() -> None:
 
 
 def test_detail_example_decodes() -> None:
-    detail = decode(deepcopy(DETAIL_RESPONSE), ServerDetail)
+    detail = decode(deepcopy(examples.DETAIL_RESPONSE), ServerDetail)
     assert detail.ipv6_address == "2001:0db8::1"
     assert detail.plan == PlanDetail(
         id=1, name="Standard VPS", vcpus=2, memory=4096, storage=80, bandwidth=2048
@@ -136,9 +126,9 @@ def test_detail_example_decodes() -> None:
 @pytest.mark.parametrize(
     ("text", "message", "status"),
     [
-        (START_RESPONSE, "Server is starting", ServerStatus.STARTING),
-        (STOP_RESPONSE, "Server is stopping", ServerStatus.STOPPING),
-        (REBOOT_RESPONSE, "Server is rebooting", ServerStatus.REBOOTING),
+        (examples.START_RESPONSE, "Server is starting", ServerStatus.STARTING),
+        (examples.STOP_RESPONSE, "Server is stopping", ServerStatus.STOPPING),
+        (examples.REBOOT_RESPONSE, "Server is rebooting", ServerStatus.REBOOTING),
     ],
 )
 def test_action_examples_decode(text: str, message: str, status: ServerStatus) -> None:
@@ -152,7 +142,7 @@ def test_action_examples_decode(text: str, message: str, status: ServerStatus) -
 
 
 def test_timestamps_are_timezone_aware_utc() -> None:
-    detail = decode(deepcopy(DETAIL_RESPONSE), ServerDetail)
+    detail = decode(deepcopy(examples.DETAIL_RESPONSE), ServerDetail)
     for stamp in (detail.created_at, detail.updated_at):
         assert stamp.tzinfo is not None
         assert stamp.utcoffset() == timedelta(0)
@@ -173,7 +163,7 @@ def test_timestamps_are_timezone_aware_utc() -> None:
     ],
 )
 def test_timestamp_forms(text: str, expected: datetime) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["created_at"] = text
     stamp = decode(data, ServerDetail).created_at
     assert stamp == expected
@@ -206,12 +196,12 @@ def test_transitional_statuses(status: ServerStatus) -> None:
 
 @pytest.mark.parametrize("status", ["migrating", "ACTIVE", ""])
 def test_unknown_status_is_kept_as_a_plain_string(status: str) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["status"] = status
     detail = decode(data, ServerDetail)
     assert detail.status == status
     assert type(detail.status) is str
-    action = deepcopy(START_RESPONSE)
+    action = deepcopy(examples.START_RESPONSE)
     action["server"]["status"] = status
     assert decode(action, ActionResult).server.status == status
 
@@ -220,20 +210,20 @@ def test_unknown_status_is_kept_as_a_plain_string(status: str) -> None:
 
 
 def test_extra_fields_are_ignored_at_every_level() -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["tags"] = ["x"]
     data["plan"]["price"] = {"monthly": 5}
     data["os"]["family"] = "linux"
     data["resource_usage"]["iops"] = 3
-    assert decode(data, ServerDetail) == decode(deepcopy(DETAIL_RESPONSE), ServerDetail)
-    page = deepcopy(LIST_RESPONSE)
+    assert decode(data, ServerDetail) == decode(deepcopy(examples.DETAIL_RESPONSE), ServerDetail)
+    page = deepcopy(examples.LIST_RESPONSE)
     page["results"][0]["new_field"] = None
     page["extra"] = True
-    assert decode(page, ServerList) == decode(deepcopy(LIST_RESPONSE), ServerList)
+    assert decode(page, ServerList) == decode(deepcopy(examples.LIST_RESPONSE), ServerList)
 
 
 def test_optional_fields_may_be_missing_or_null() -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     for key in ("ipv6_address", "backups_enabled", "resource_usage"):
         del data[key]
     del data["plan"]["bandwidth"]
@@ -242,14 +232,14 @@ def test_optional_fields_may_be_missing_or_null() -> None:
     assert detail.backups_enabled is False
     assert detail.resource_usage is None
     assert detail.plan.bandwidth is None
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data.update(hostname=None, ip_address=None, ipv6_address=None, resource_usage=None)
     detail = decode(data, ServerDetail)
     assert (detail.hostname, detail.ip_address, detail.resource_usage) == (None, None, None)
 
 
 def test_pagination_links_are_read() -> None:
-    data = deepcopy(LIST_RESPONSE)
+    data = deepcopy(examples.LIST_RESPONSE)
     data["next"] = "https://admin.vps.org/api/v1/servers/?page=2"
     data["previous"] = None
     page = decode(data, ServerList)
@@ -258,7 +248,7 @@ def test_pagination_links_are_read() -> None:
 
 
 def test_a_whole_number_is_accepted_as_a_float() -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["resource_usage"]["cpu_percent"] = 23
     usage = decode(data, ServerDetail).resource_usage
     assert usage is not None
@@ -288,7 +278,7 @@ def test_a_whole_number_is_accepted_as_a_float() -> None:
     ],
 )
 def test_missing_required_field_names_the_field(path: tuple[str, ...]) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     target = data
     for key in path[:-1]:
         target = target[key]
@@ -305,7 +295,7 @@ def test_missing_required_field_names_the_field(path: tuple[str, ...]) -> None:
 
 
 def test_missing_field_in_a_list_item_is_named() -> None:
-    data = deepcopy(LIST_RESPONSE)
+    data = deepcopy(examples.LIST_RESPONSE)
     del data["results"][1]["location"]
     with pytest.raises(ResponseDecodeError, match="location"):
         decode(data, ServerList)
@@ -336,7 +326,7 @@ def test_missing_field_in_a_list_item_is_named() -> None:
     ],
 )
 def test_wrong_types_raise_decode_errors(key: str, value: Any) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data[key] = value
     with pytest.raises(ResponseDecodeError, match=key):
         decode(data, ServerDetail)
@@ -354,7 +344,7 @@ def test_wrong_types_raise_decode_errors(key: str, value: Any) -> None:
     ],
 )
 def test_wrong_nested_types_raise_decode_errors(path: tuple[str, str], value: Any) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data[path[0]][path[1]] = value
     with pytest.raises(ResponseDecodeError, match=path[1]):
         decode(data, ServerDetail)
@@ -367,7 +357,7 @@ def test_wrong_nested_types_raise_decode_errors(path: tuple[str, str], value: An
         ("not an object", ServerDetail),
         (None, ServerList),
         (42, ActionResult),
-        ([deepcopy(DETAIL_RESPONSE)], ServerDetail),
+        ([deepcopy(examples.DETAIL_RESPONSE)], ServerDetail),
     ],
 )
 def test_a_body_that_is_not_an_object(data: Any, cls: type[Any]) -> None:
@@ -377,7 +367,7 @@ def test_a_body_that_is_not_an_object(data: Any, cls: type[Any]) -> None:
 
 @pytest.mark.parametrize("results", [None, "servers", [1, 2], [None], {"a": {}}, 5])
 def test_results_of_the_wrong_shape(results: Any) -> None:
-    data = deepcopy(LIST_RESPONSE)
+    data = deepcopy(examples.LIST_RESPONSE)
     data["results"] = results
     with pytest.raises(ResponseDecodeError, match="results"):
         decode(data, ServerList)
@@ -385,14 +375,14 @@ def test_results_of_the_wrong_shape(results: Any) -> None:
 
 @pytest.mark.parametrize("results", [{}, ""])
 def test_an_empty_object_or_string_is_not_an_empty_list(results: Any) -> None:
-    data = deepcopy(LIST_RESPONSE)
+    data = deepcopy(examples.LIST_RESPONSE)
     data["results"] = results
     with pytest.raises(ResponseDecodeError, match="results"):
         decode(data, ServerList)
 
 
 def test_decode_error_chains_nothing_and_hides_cattrs() -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["id"] = "x-value-received"
     with pytest.raises(ResponseDecodeError) as info:
         decode(data, ServerDetail)
@@ -424,14 +414,14 @@ def test_round_trip(name: str, cls: type[Any]) -> None:
 
 
 def test_timestamps_unstructure_with_z() -> None:
-    detail = decode(deepcopy(DETAIL_RESPONSE), ServerDetail)
+    detail = decode(deepcopy(examples.DETAIL_RESPONSE), ServerDetail)
     assert converter.unstructure(detail)["created_at"] == "2025-01-10T14:30:00Z"
 
 
 def test_documented_request_bodies_encode_exactly() -> None:
-    assert encode_body(CreateServer(**CREATE_REQUEST)) == CREATE_REQUEST
-    assert encode_body(UpdateServer(**UPDATE_REQUEST)) == UPDATE_REQUEST
-    assert encode_body(PatchServer(**PATCH_REQUEST)) == PATCH_REQUEST
+    assert encode_body(CreateServer(**examples.CREATE_REQUEST)) == examples.CREATE_REQUEST
+    assert encode_body(UpdateServer(**examples.UPDATE_REQUEST)) == examples.UPDATE_REQUEST
+    assert encode_body(PatchServer(**examples.PATCH_REQUEST)) == examples.PATCH_REQUEST
 
 
 def test_fields_not_given_are_left_out_but_false_is_sent() -> None:
@@ -446,9 +436,9 @@ def test_fields_not_given_are_left_out_but_false_is_sent() -> None:
 @pytest.mark.parametrize(
     "model",
     [
-        decode(deepcopy(DETAIL_RESPONSE), ServerDetail),
-        decode(deepcopy(START_RESPONSE), ActionResult),
-        CreateServer(**CREATE_REQUEST),
+        decode(deepcopy(examples.DETAIL_RESPONSE), ServerDetail),
+        decode(deepcopy(examples.START_RESPONSE), ActionResult),
+        CreateServer(**examples.CREATE_REQUEST),
         PatchServer(name="x"),
     ],
 )
