@@ -135,9 +135,7 @@ class Hostile:
 @pytest.fixture
 async def hostile(serve: Serve) -> AsyncIterator[Hostile]:
     api = Hostile()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", api.handle)
-    api.base_url = await serve(app)
+    api.base_url = await serve(api.handle)
     yield api
     api.release.set()
 
