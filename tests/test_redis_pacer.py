@@ -48,6 +48,13 @@ def pacer(c: RedisCoordinator, clock: ManualClock, rate: float | None = 10.0) ->
     return c.pacer(rate, clock=clock, sleep=clock.sleep)
 
 
+async def throttle(p: RedisPacer, retry_after: float | None) -> None:
+    """A 429 heard by ``p`` and told to Redis before this returns (``on_throttle`` tells it in a
+    task of its own, which a test would have to wait for)."""
+    p.on_throttle(retry_after)
+    await p._tell()
+
+
 async def state(c: RedisCoordinator) -> dict[str, float]:
     raw = await c._link.redis.hgetall(KEY)
     return {str(k, "ascii") if isinstance(k, bytes) else k: float(v) for k, v in raw.items()}
@@ -132,8 +139,7 @@ async def test_a_429_pauses_every_process_and_cuts_the_rate_once_per_window(
     await b.wait_turn(100.0)
     assert clock.now == pytest.approx(2.0)
     clock.advance(2.0)  # past the window: the next 429 is news and cuts again
-    a.on_throttle(None)
-    await a._tell()
+    await throttle(a, None)
     assert (await state(coordinator))["rate"] == pytest.approx(4.9)
 
 
@@ -141,11 +147,9 @@ async def test_the_calm_window_is_the_retry_after_when_longer(
     coordinator: RedisCoordinator, clock: ManualClock
 ) -> None:
     p = pacer(coordinator, clock)
-    p.on_throttle(5.0)
-    await p._tell()
+    await throttle(p, 5.0)
     clock.advance(_policy.THROTTLE_WINDOW + 1)  # within the Retry-After still
-    p.on_throttle(None)
-    await p._tell()
+    await throttle(p, None)
     assert (await state(coordinator))["rate"] == pytest.approx(7.0)
 
 
@@ -153,8 +157,7 @@ async def test_successes_recover_the_rate_riding_on_the_next_turn(
     coordinator: RedisCoordinator, clock: ManualClock
 ) -> None:
     p = pacer(coordinator, clock)
-    p.on_throttle(None)
-    await p._tell()
+    await throttle(p, None)
     calls = 0
     script = p._script
 
@@ -187,8 +190,7 @@ async def test_an_unpaced_namespace_is_cut_from_its_measured_rate_and_lifted_aga
         clock.advance(0.025)
     await p.wait_turn(100.0)
     assert clock.sleeps == []
-    p.on_throttle(None)
-    await p._tell()
+    await throttle(p, None)
     assert (await state(coordinator))["rate"] == pytest.approx(40 * 0.7, rel=0.05)
     for _ in range(200):  # recovering up to twice the rate where throttling began lifts the pace
         p.on_success()
