@@ -203,12 +203,17 @@ BY_STAGE = [
 ]
 
 
+def _interrupted_report(output: str, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """What the CLI prints (stdout, stderr) for ``_interrupted_stop`` in ``output`` form."""
+    result, selection = _interrupted_stop()
+    print_fleet_report(result, selection, 1.5, output=output, interrupted=True)
+    return capsys.readouterr()
+
+
 def test_interrupted_report_tells_requested_from_not_requested(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result, selection = _interrupted_stop()
-    print_fleet_report(result, selection, 1.5, output="table", interrupted=True)
-    out, err = capsys.readouterr()
+    out, err = _interrupted_report("table", capsys)
     assert SUMMARY in out
     assert "server 2 not found (404)" in out  # the one real failure, in the failures table
     assert err.splitlines() == BY_STAGE
@@ -217,9 +222,7 @@ def test_interrupted_report_tells_requested_from_not_requested(
 def test_interrupted_report_in_json_marks_the_same_stages(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result, selection = _interrupted_stop()
-    print_fleet_report(result, selection, 1.5, output="json", interrupted=True)
-    out, err = capsys.readouterr()
+    out, err = _interrupted_report("json", capsys)
     errors = {row["id"]: row["error"] for row in json.loads(out)}
     assert errors[1] is None
     assert errors[2] == "server 2 not found (404)"
