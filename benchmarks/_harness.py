@@ -30,8 +30,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+# the id the simulator gives its first server (cheap: no aiohttp, no simulator server code)
+from vpsorg_async.testing._state import FIRST_ID as SIMULATOR_FIRST_ID
+
 __all__ = [
     "REPO",
+    "SIMULATOR_FIRST_ID",
     "ServerProcess",
     "admin",
     "child_env",
@@ -43,6 +47,8 @@ __all__ = [
     "peak_rss_kib",
     "run_child",
     "serve_simulator",
+    "simulated_ids",
+    "simulator",
     "stats",
     "target",
 ]
@@ -304,6 +310,19 @@ def serve_simulator(
             await asyncio.Event().wait()
 
     asyncio.run(main())
+
+
+def simulated_ids(count: int) -> list[int]:
+    """The ids of the ``count`` servers ``serve_simulator`` makes: numbered up from the first."""
+    return list(range(SIMULATOR_FIRST_ID, SIMULATOR_FIRST_ID + count))
+
+
+def simulator(
+    *, stopped: int = 0, provisioning: int = 0, delays: dict[str, list[float]] | None = None
+) -> ServerProcess:
+    """``serve_simulator`` in its own process; use as a context manager (see ``ServerProcess``)."""
+    params = {"stopped": stopped, "provisioning": provisioning, "delays": delays}
+    return ServerProcess("benchmarks._harness:serve_simulator", params)
 
 
 def admin(server: ServerProcess, method: str, route: str) -> dict[str, Any]:

@@ -22,20 +22,10 @@ import asyncio
 import time
 from typing import Any
 
-from ._harness import (
-    ServerProcess,
-    admin,
-    current_rss_kib,
-    fmt,
-    markdown_table,
-    peak_rss_kib,
-    run_child,
-    target,
-)
+from . import _harness
 
 __all__ = ["markdown", "measure", "run"]
 
-FIRST_ID = 12345
 #: Start takes this long on the simulator (min, max seconds), drawn uniformly per server.
 START_DELAY = (1.0, 3.0)
 CONCURRENCY = 32
@@ -77,9 +67,9 @@ def measure(
     requested: list[float] = []
 
     async def main() -> dict[str, Any]:
-        ids = [FIRST_ID + i for i in range(count)]
+        ids = _harness.simulated_ids(count)
         async with Client(token, base_url=url) as client:
-            baseline = current_rss_kib()
+            baseline = _harness.current_rss_kib()
             started = origin[0] = time.perf_counter()
 
             def progress(event: fleet.FleetEvent[int]) -> None:
@@ -118,17 +108,15 @@ def measure(
         }
 
     out = asyncio.run(main())
-    out["peak_rss_kib"] = peak_rss_kib()
+    out["peak_rss_kib"] = _harness.peak_rss_kib()
     return out
 
 
 def _one(count: int, coalesce: bool, p: dict[str, Any]) -> dict[str, Any]:
     delays = {"start": list(START_DELAY if not p["quick"] else p["start_delay"])}
-    with ServerProcess(
-        "benchmarks._harness:serve_simulator", {"stopped": count, "delays": delays}
-    ) as sim:
-        admin(sim, "POST", "/_sim/reset-ledger")
-        run = run_child(
+    with _harness.simulator(stopped=count, delays=delays) as sim:
+        _harness.admin(sim, "POST", "/_sim/reset-ledger")
+        run = _harness.run_child(
             "benchmarks.fleet_cost:measure",
             {
                 "url": sim.url,
@@ -141,8 +129,8 @@ def _one(count: int, coalesce: bool, p: dict[str, Any]) -> dict[str, Any]:
             },
             timeout=FLEET_TIMEOUT + 60,
         )
-        ledger = admin(sim, "GET", "/_sim/ledger")
-        states = admin(sim, "GET", "/_sim/state")
+        ledger = _harness.admin(sim, "GET", "/_sim/ledger")
+        states = _harness.admin(sim, "GET", "/_sim/state")
     run["requests"] = ledger["total"]
     run["requests_by_endpoint"] = ledger["requests"]
     run["requests_per_server"] = ledger["total"] / count
@@ -197,10 +185,10 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         if r["coalesce"]:
             bound = n + 3 * r["ticks"]
             rows.append(
-                target(
-                    f"fleet.start {fmt(n)}, coalesced: requests",
+                _harness.target(
+                    f"fleet.start {_harness.fmt(n)}, coalesced: requests",
                     "<= N + 3 x ticks",
-                    f"{fmt(r['requests'])} <= {fmt(bound)} ({r['ticks']} ticks)",
+                    f"{_harness.fmt(r['requests'])} <= {_harness.fmt(bound)} ({r['ticks']} ticks)",
                     r["requests"] <= bound and r["failed"] == 0,
                     "" if r["failed"] == 0 else f"{r['failed']} servers failed",
                 )
@@ -214,8 +202,8 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     for (n, mode), seen in walls.items():
         met = sum(ok for *_, ok in seen)
         rows.append(
-            target(
-                f"fleet.start {fmt(n)}, {mode}: wall time",
+            _harness.target(
+                f"fleet.start {_harness.fmt(n)}, {mode}: wall time",
                 "<= 1.5 x slowest transition + request phase"
                 + (f", in {len(seen)} of {len(seen)} runs" if len(seen) > 1 else ""),
                 "; ".join(f"{wall:.1f} s vs {limit:.1f} s" for wall, limit, _ in seen)
@@ -237,11 +225,11 @@ def markdown(result: dict[str, Any]) -> str:
         starts = sum(by.get("start_server", {}).values())
         rows.append(
             [
-                fmt(r["servers"]),
+                _harness.fmt(r["servers"]),
                 "coalesced" if r["coalesce"] else "per-server",
                 f"{r['wall_s']:.1f}",
                 f"{r['request_phase_s']:.1f}",
-                fmt(r["requests"]),
+                _harness.fmt(r["requests"]),
                 f"{starts:,} / {lists:,} / {gets:,}",
                 f"{r['requests_per_server']:.2f}",
                 str(r["ticks"]),
@@ -251,7 +239,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{r['ok']:,} ok, {r['failed']:,} failed",
             ]
         )
-    return markdown_table(
+    return _harness.markdown_table(
         [
             "servers",
             "polling",

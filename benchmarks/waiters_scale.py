@@ -24,21 +24,10 @@ import statistics
 import time
 from typing import Any
 
-from ._harness import (
-    ServerProcess,
-    admin,
-    current_rss_kib,
-    fmt,
-    markdown_table,
-    peak_rss_kib,
-    run_child,
-    target,
-)
+from . import _harness
 
 __all__ = ["markdown", "measure", "run"]
 
-#: The simulator's first server id; the provisioning servers follow it.
-FIRST_ID = 12345
 #: Longer than any measurement: nobody's wait ends while we watch.
 STUCK = 3600.0
 RSS_SAMPLE_S = 0.25
@@ -73,9 +62,9 @@ async def _watch(client: Any, count: int, window: float, coalesced: bool) -> dic
     """
     from vpsorg_async import waiters
 
-    ids = [FIRST_ID + i for i in range(count)]
+    ids = _harness.simulated_ids(count)
     gc.collect()
-    baseline = current_rss_kib()
+    baseline = _harness.current_rss_kib()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     tasks: list[asyncio.Task[Any]]
     if coalesced:
@@ -89,7 +78,7 @@ async def _watch(client: Any, count: int, window: float, coalesced: bool) -> dic
     samples: list[tuple[float, int]] = []
     while (elapsed := time.perf_counter() - wall0) < window:
         await asyncio.sleep(RSS_SAMPLE_S)
-        samples.append((elapsed, current_rss_kib()))
+        samples.append((elapsed, _harness.current_rss_kib()))
     cpu = time.process_time() - cpu0
     wall = time.perf_counter() - wall0
     alive = sum(not task.done() for task in tasks)
@@ -130,20 +119,22 @@ def measure(
     async def main() -> dict[str, Any]:
         if url is None:
             async with _idle_client() as idle:
-                await idle.get_server(FIRST_ID)  # warm the converter
+                await idle.get_server(_harness.SIMULATOR_FIRST_ID)  # warm the converter
                 result = await _watch(idle, count, window, coalesced=False)
                 result["polls"] = idle.polls - 1
                 return result
         from vpsorg_async import Client
 
         async with Client(token, base_url=url) as client:
-            await client.get_server(FIRST_ID)  # open a connection, warm the converter
+            await client.get_server(
+                _harness.SIMULATOR_FIRST_ID
+            )  # open a connection, warm the converter
             await client.list_servers(status="active")  # and the list's decoder (empty answer)
             return await _watch(client, count, window, coalesced)
 
     result = asyncio.run(main())
     # ru_maxrss is updated lazily by the kernel; a /proc sample may be a few pages above it.
-    result["peak_rss_kib"] = max(peak_rss_kib(), result["max_sampled_rss_kib"])
+    result["peak_rss_kib"] = max(_harness.peak_rss_kib(), result["max_sampled_rss_kib"])
     return result
 
 
@@ -162,18 +153,15 @@ def run(*, quick: bool) -> dict[str, Any]:
     count = int(p["count"])
     timeout = 120 if quick else 300
     result: dict[str, Any] = {
-        "alone": run_child(
+        "alone": _harness.run_child(
             "benchmarks.waiters_scale:measure",
             {"count": count, "window": p["window_alone"]},
             timeout=timeout,
         )
     }
-    with ServerProcess(
-        "benchmarks._harness:serve_simulator",
-        {"provisioning": count, "delays": {"provision": [STUCK, STUCK]}},
-    ) as sim:
+    with _harness.simulator(provisioning=count, delays={"provision": [STUCK, STUCK]}) as sim:
         for key, coalesced in (("http", False), ("many", True)):
-            part = run_child(
+            part = _harness.run_child(
                 "benchmarks.waiters_scale:measure",
                 {
                     "count": count,
@@ -184,8 +172,10 @@ def run(*, quick: bool) -> dict[str, Any]:
                 },
                 timeout=timeout,
             )
-            part["polls"] = admin(sim, "GET", "/_sim/ledger")["total"] - 2  # less the warm-ups
-            admin(sim, "POST", "/_sim/reset-ledger")
+            part["polls"] = (
+                _harness.admin(sim, "GET", "/_sim/ledger")["total"] - 2
+            )  # less the warm-ups
+            _harness.admin(sim, "POST", "/_sim/reset-ledger")
             result[key] = part
     for part in result.values():
         part["cpu_us_per_poll"] = part["cpu_s"] / max(part["polls"], 1) * 1e6
@@ -195,16 +185,16 @@ def run(*, quick: bool) -> dict[str, Any]:
 
 def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     alone, http, many = result["alone"], result["http"], result["many"]
-    n = fmt(http["waiters"])
+    n = _harness.fmt(http["waiters"])
     return [
-        target(
+        _harness.target(
             "RSS per idle waiter",
             "< 10 KiB",
             f"{alone['growth_kib_per_waiter']:.1f} KiB",
             alone["growth_kib_per_waiter"] < 10,
             "the waiter alone (stand-in client, no network)",
         ),
-        target(
+        _harness.target(
             f"{n} single waiters, peak RSS of the client process",
             "< 100 MiB",
             f"{http['peak_rss_kib'] / 1024:.0f} MiB",
@@ -224,17 +214,17 @@ def markdown(result: dict[str, Any]) -> str:
         rows.append(
             [
                 label,
-                fmt(r["waiters"]),
+                _harness.fmt(r["waiters"]),
                 f"{r['baseline_rss_kib'] / 1024:.0f}",
                 f"{r['settled_rss_kib'] / 1024:.0f}",
                 f"{r['peak_rss_kib'] / 1024:.0f}",
                 f"{r['growth_kib_per_waiter']:.2f}",
                 f"{r['cpu_s']:.2f} s in {r['window_s']:.1f} s ({r['cpu_share'] * 100:.0f}%)",
-                fmt(r["polls"]),
+                _harness.fmt(r["polls"]),
                 f"{r['cpu_us_per_poll']:.0f}",
             ]
         )
-    return markdown_table(
+    return _harness.markdown_table(
         [
             "variant",
             "waiters",

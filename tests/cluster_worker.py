@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +46,7 @@ def shared_coordinator(
     boards: list[RedisStatusBoard] = []
 
     class WithBoard(RedisCoordinator):
-        def status_source(
-            self,
-            own: StatusSource,
-            *,
-            clock: Callable[[], float] = time.monotonic,
-            sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        ) -> StatusSource:
+        def status_source(self, own: StatusSource, **parts: Any) -> StatusSource:
             board = RedisStatusBoard(redis, namespace=namespace, own=own, tick=tick)
             boards.append(board)
             return board

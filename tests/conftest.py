@@ -9,7 +9,9 @@ time they reach its helpers through fixtures alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import ssl
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
@@ -52,7 +54,9 @@ class Stall:
 
 
 MakeClient = Callable[..., Client]
-Serve = Callable[[web.Application], Awaitable[str]]
+#: A request handler; ``serve`` and ``serve_tls`` run one as an app that it answers at every path.
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Serve = Callable[[web.Application | Handler], Awaitable[str]]
 
 
 class _SentWriter:
@@ -160,20 +164,43 @@ async def client(make_client: MakeClient) -> Client:
     return make_client()
 
 
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """``await serve(app)``: run an aiohttp app on 127.0.0.1; returns its ``/api/v1`` base URL."""
+@contextlib.asynccontextmanager
+async def _serving(context: ssl.SSLContext | None) -> AsyncIterator[Serve]:
     servers: list[TestServer] = []
 
-    async def start(app: web.Application) -> str:
+    async def start(app: web.Application | Handler) -> str:
+        if not isinstance(app, web.Application):
+            handler, app = app, web.Application()
+            app.router.add_route("*", "/{tail:.*}", handler)
         server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
+        await server.start_server(ssl=context)
         servers.append(server)
         return str(server.make_url("/api/v1"))
 
-    yield start
-    for server in servers:
-        await server.close()
+    try:
+        yield start
+    finally:
+        for server in servers:
+            await server.close()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    """``await serve(app)``: run an aiohttp app on 127.0.0.1; returns its ``/api/v1`` base URL.
+
+    Given a handler instead of an app, the app is that handler answering every method and path.
+    """
+    async with _serving(None) as start:
+        yield start
+
+
+@pytest.fixture
+async def serve_tls(self_signed: tuple[Path, Path]) -> AsyncIterator[Serve]:
+    """As ``serve``, over https with the ``self_signed`` certificate (an ``https://`` URL)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*self_signed)
+    async with _serving(context) as start:
+        yield start
 
 
 class Hanging:
@@ -200,7 +227,5 @@ async def hanging(serve: Serve) -> AsyncIterator[Hanging]:
         await release.wait()
         return web.json_response({})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", never)
-    yield Hanging(await serve(app), counts)
+    yield Hanging(await serve(never), counts)
     release.set()

@@ -140,10 +140,10 @@ class FakeAPI:
             fake.status = answer
         return server(server_id, self.status_of(fake), location=fake.location)
 
+    # no ``status`` filter: waiters and fleets never ask for one, so a call that did would fail
     async def list_servers(
         self,
         *,
-        status: str | None = None,
         location: str | None = None,
         page: int | None = None,
         page_size: int | None = None,

@@ -20,7 +20,7 @@ from vpsorg_async import (
     waiters,
 )
 from vpsorg_async._endpoints import ENDPOINTS
-from vpsorg_async.testing import Delays, Faults, ManualClock, Simulator
+from vpsorg_async.testing import Delays, Faults, ManualClock, Simulator, examples
 
 
 async def test_every_endpoint_round_trips() -> None:
@@ -33,14 +33,7 @@ async def test_every_endpoint_round_trips() -> None:
             listed = [s.id async for s in client.iter_servers()]
             assert sorted(listed) == sorted(s["id"] for s in sim.servers)
 
-            new = await client.create_server(
-                name="web-02",
-                plan_id=1,
-                os_id=5,
-                location="us-west",
-                hostname="web02.example.com",
-                backups_enabled=True,
-            )
+            new = await client.create_server(**examples.CREATE_REQUEST)  # every field
             assert isinstance(new, CreatedServer)
             assert new.status is ServerStatus.PROVISIONING
             assert new.ip_address is None

@@ -39,14 +39,7 @@ from vpsorg_async import (
     ValidationError,
     VPSOrgError,
 )
-from vpsorg_async.testing import Faults, Simulator
-from vpsorg_async.testing.examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    START_RESPONSE,
-)
+from vpsorg_async.testing import Faults, Simulator, examples
 
 if TYPE_CHECKING:
     from conftest import MakeClient, Serve
@@ -66,7 +59,7 @@ GUARD = 5.0
 
 def listed(id_: int, name: str = "web-server-02", **changes: Any) -> dict[str, Any]:
     """A list entry like the API document's, with the given id and name (plan 1, OS 5, us-west)."""
-    item: dict[str, Any] = deepcopy(LIST_RESPONSE["results"][0])
+    item: dict[str, Any] = deepcopy(examples.LIST_RESPONSE["results"][0])
     item.update(id=id_, name=name, **changes)
     return item
 
@@ -83,7 +76,7 @@ def page(
 
 
 def detail(id_: int, **changes: Any) -> dict[str, Any]:
-    body = deepcopy(DETAIL_RESPONSE)
+    body = deepcopy(examples.DETAIL_RESPONSE)
     body.update(id=id_, **changes)
     return body
 
@@ -124,7 +117,7 @@ class Hostile:
         found = re.fullmatch(r"/servers/(\d+)/(\w+/)?", path)
         server_id = int(found[1]) if found else 1
         if found and found[2]:
-            answer = deepcopy(START_RESPONSE)
+            answer = deepcopy(examples.START_RESPONSE)
             answer["server"]["id"] = server_id
             return web.json_response(answer)
         if request.method == "DELETE":
@@ -142,9 +135,7 @@ class Hostile:
 @pytest.fixture
 async def hostile(serve: Serve) -> AsyncIterator[Hostile]:
     api = Hostile()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", api.handle)
-    api.base_url = await serve(app)
+    api.base_url = await serve(api.handle)
     yield api
     api.release.set()
 
@@ -161,8 +152,10 @@ CALLS: dict[str, Call] = {
     "list_servers": lambda c, t: c.list_servers(timeout=t),
     "iter_servers": lambda c, t: _drain(c.iter_servers(timeout=t)),
     "find_server": lambda c, t: c.find_server(name="nowhere", timeout=t),
-    "create_server": lambda c, t: c.create_server(**CREATE_REQUEST, timeout=t),
-    "create_reconciled": lambda c, t: c.create_server(**CREATE_REQUEST, reconcile=True, timeout=t),
+    "create_server": lambda c, t: c.create_server(**examples.CREATE_REQUEST, timeout=t),
+    "create_reconciled": lambda c, t: c.create_server(
+        **examples.CREATE_REQUEST, reconcile=True, timeout=t
+    ),
     "get_server": lambda c, t: c.get_server(1, timeout=t),
     "update_server": lambda c, t: c.update_server(
         1, name="a", hostname="a.example.com", backups_enabled=False, timeout=t
@@ -302,7 +295,7 @@ class StrayAnswers:
     @staticmethod
     def answer(method: str, path: str, server_id: int) -> bytes:
         if path.rstrip("/").count("/") > 4:  # /api/v1/servers/{id}/{verb}/
-            body: dict[str, Any] = deepcopy(START_RESPONSE)
+            body: dict[str, Any] = deepcopy(examples.START_RESPONSE)
             body["server"]["id"] = server_id
         else:
             body = detail(server_id)
@@ -423,7 +416,7 @@ async def test_reconcile_raises_with_the_candidates_when_it_cannot_tell(
     mocked.post(LIST, status=503)
     mocked.get(LIST + "?location=us-west", payload=page([listed(7), listed(8)]))
     with pytest.raises(AmbiguousCreateError) as info:
-        await client.create_server(**CREATE_REQUEST, reconcile=True)
+        await client.create_server(**examples.CREATE_REQUEST, reconcile=True)
     assert [c.id for c in info.value.candidates] == [7, 8]
     assert "7, 8" in str(info.value)
     assert len(mocked.requests[("POST", URL(LIST))]) == 1
@@ -433,7 +426,7 @@ async def test_reconcile_ignores_a_new_namesake_of_another_spec(
     mocked: aioresponses, client: Client
 ) -> None:
     # someone else made a server of that name (another plan) while our create's answer was lost
-    stranger = listed(9, plan={**LIST_RESPONSE["results"][0]["plan"], "id": 3})
+    stranger = listed(9, plan={**examples.LIST_RESPONSE["results"][0]["plan"], "id": 3})
     posts: list[int] = []
 
     def lookup(url: URL, **kwargs: Any) -> CallbackResult:
@@ -443,12 +436,12 @@ async def test_reconcile_ignores_a_new_namesake_of_another_spec(
         posts.append(1)
         if len(posts) == 1:
             return CallbackResult(status=503)
-        return CallbackResult(status=201, payload=CREATE_RESPONSE)
+        return CallbackResult(status=201, payload=examples.CREATE_RESPONSE)
 
     mocked.get(LIST + "?location=us-west", callback=lookup, repeat=True)
     mocked.post(LIST, callback=create, repeat=True)
-    created = await client.create_server(**CREATE_REQUEST, reconcile=True)
-    assert created.id == CREATE_RESPONSE["id"]
+    created = await client.create_server(**examples.CREATE_REQUEST, reconcile=True)
+    assert created.id == examples.CREATE_RESPONSE["id"]
     assert len(posts) == 2
 
 
@@ -462,14 +455,14 @@ async def test_reconcile_whose_deadline_passes_during_the_create_stays_ambiguous
     mocked.get(LIST + "?location=us-west", payload=page([]), repeat=True)
     mocked.post(LIST, callback=slow_failure, repeat=True)
     with pytest.raises(AmbiguousCreateError):  # it may exist: never a plain timeout
-        await client.create_server(**CREATE_REQUEST, reconcile=True, timeout=5)
+        await client.create_server(**examples.CREATE_REQUEST, reconcile=True, timeout=5)
     assert len(mocked.requests[("GET", URL(LIST + "?location=us-west"))]) == 1  # before only
 
 
 def test_ambiguous_create_error_has_no_candidates_by_default() -> None:
     from vpsorg_async import CreateServer, TransportError
 
-    body = CreateServer(**CREATE_REQUEST)
+    body = CreateServer(**examples.CREATE_REQUEST)
     cause = TransportError("cut", method="POST", path="/servers/")
     assert AmbiguousCreateError(request=body, cause=cause).candidates == ()
 

@@ -14,15 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from fleet_helpers import FakeAPI, FakeServer
 
 from vpsorg_async import (
@@ -47,7 +44,7 @@ from vpsorg_async.waiters import StatusWatcher
 from vpsorg_async.waiters._sweep import PageWalk
 
 if TYPE_CHECKING:
-    from conftest import Hanging, MakeClient
+    from conftest import Hanging, MakeClient, Serve
 
     from vpsorg_async.testing import ManualClock
 
@@ -84,11 +81,6 @@ class HostileAPI:
         self.requests = 0
         self.release = asyncio.Event()
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
-
     async def handle(self, request: web.Request) -> web.Response:
         self.requests += 1
         if self.mode == "hang":
@@ -119,15 +111,12 @@ class HostileAPI:
 
 
 @pytest.fixture(params=MODES)
-async def hostile(request: pytest.FixtureRequest) -> AsyncIterator[tuple[HostileAPI, str]]:
+async def hostile(
+    request: pytest.FixtureRequest, serve: Serve
+) -> AsyncIterator[tuple[HostileAPI, str]]:
     api = HostileAPI(request.param)
-    server = TestServer(api.app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield api, str(server.make_url("/api/v1"))
-    finally:
-        api.release.set()
-        await server.close()
+    yield api, await serve(api.handle)
+    api.release.set()  # before serve closes the server: no handler is left waiting
 
 
 Call = Callable[[Client], Awaitable[object]]
@@ -316,23 +305,14 @@ async def test_a_deadline_during_the_first_list_pass_fails_every_input_as_timed_
 
 
 @pytest.fixture
-async def tls_base_url(self_signed: tuple[Path, Path]) -> AsyncIterator[tuple[str, list[int]]]:
+async def tls_base_url(serve_tls: Serve) -> tuple[str, list[int]]:
     seen: list[int] = []
 
     async def answer(request: web.Request) -> web.Response:
         seen.append(1)
         return web.json_response(_server(1))
 
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*self_signed)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(ssl=context)
-    try:
-        yield str(server.make_url("/api/v1")), seen
-    finally:
-        await server.close()
+    return await serve_tls(answer), seen
 
 
 async def test_a_bad_certificate_is_not_retried_by_client_waiters_or_fleets(

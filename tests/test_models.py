@@ -12,48 +12,22 @@ from typing import Any
 import attrs
 import pytest
 
-from vpsorg_async import (
-    ActionResult,
-    ActionServer,
-    CreatedServer,
-    CreateServer,
-    OperatingSystem,
-    PatchServer,
-    Plan,
-    PlanDetail,
-    ResourceUsage,
-    ResponseDecodeError,
-    Server,
-    ServerDetail,
-    ServerList,
-    ServerStatus,
-    UpdateServer,
-    ValidationError,
-)
+import vpsorg_async
+from vpsorg_async import ResponseDecodeError, ValidationError
 from vpsorg_async._convert import converter, decode, encode_body
 from vpsorg_async._validate import check_timeout
-from vpsorg_async.testing.examples import (
-    CREATE_REQUEST,
-    CREATE_RESPONSE,
-    DETAIL_RESPONSE,
-    LIST_RESPONSE,
-    PATCH_REQUEST,
-    REBOOT_RESPONSE,
-    START_RESPONSE,
-    STOP_RESPONSE,
-    UPDATE_REQUEST,
-)
+from vpsorg_async.testing import examples
 
 #: The API document, in the shared workspace; the checks that read it skip when it is absent.
 SEED_PATH = "/work/shared/seed/000_5522b0e6f3700304.txt"
 #: Each example response of the document, by the endpoint that answers it, in document order.
 EXAMPLES: dict[str, dict[str, Any]] = {
-    "list_servers": LIST_RESPONSE,
-    "create_server": CREATE_RESPONSE,
-    "get_server": DETAIL_RESPONSE,
-    "start_server": START_RESPONSE,
-    "stop_server": STOP_RESPONSE,
-    "reboot_server": REBOOT_RESPONSE,
+    "list_servers": examples.LIST_RESPONSE,
+    "create_server": examples.CREATE_RESPONSE,
+    "get_server": examples.DETAIL_RESPONSE,
+    "start_server": examples.START_RESPONSE,
+    "stop_server": examples.STOP_RESPONSE,
+    "reboot_server": examples.REBOOT_RESPONSE,
 }
 
 
@@ -74,85 +48,94 @@ def test_examples_are_the_documents_own() -> None:
         text = seed.read()
     blocks = [json.loads(b) for b in re.findall(r"(?ms)^\{\n.*?\n\}$", text)]
     assert blocks == list(EXAMPLES.values())
-    models = [ServerList, CreatedServer, ServerDetail, ActionResult, ActionResult, ActionResult]
+    models = [
+        vpsorg_async.ServerList,
+        vpsorg_async.CreatedServer,
+        vpsorg_async.ServerDetail,
+        vpsorg_async.ActionResult,
+        vpsorg_async.ActionResult,
+        vpsorg_async.ActionResult,
+    ]
     for block, model in zip(blocks, models, strict=True):
         assert decode(block, model) == decode(deepcopy(block), model)
     bodies = [json.loads(b) for b in re.findall(r"(?s)-d '(\{.*?\})'", text)]
-    assert bodies == [CREATE_REQUEST, UPDATE_REQUEST, PATCH_REQUEST]
+    assert bodies == [examples.CREATE_REQUEST, examples.UPDATE_REQUEST, examples.PATCH_REQUEST]
 
 
 def test_list_example_decodes() -> None:
-    page = decode(deepcopy(LIST_RESPONSE), ServerList)
+    page = decode(deepcopy(examples.LIST_RESPONSE), vpsorg_async.ServerList)
     assert page.count == 2
     assert page.next is None
     assert page.previous is None
-    assert [type(s) for s in page.results] == [Server, Server]
-    assert page.results[0] == Server(
+    assert [type(s) for s in page.results] == [vpsorg_async.Server, vpsorg_async.Server]
+    assert page.results[0] == vpsorg_async.Server(
         id=12345,
         name="web-server-01",
         hostname="web01.example.com",
-        status=ServerStatus.ACTIVE,
+        status=vpsorg_async.ServerStatus.ACTIVE,
         ip_address="203.0.113.10",
         location="us-west",
-        plan=Plan(id=1, name="Standard VPS", vcpus=2, memory=4096, storage=80),
-        os=OperatingSystem(id=5, name="Ubuntu 22.04 LTS"),
+        plan=vpsorg_async.Plan(id=1, name="Standard VPS", vcpus=2, memory=4096, storage=80),
+        os=vpsorg_async.OperatingSystem(id=5, name="Ubuntu 22.04 LTS"),
         created_at=at(10, 14, 30),
         updated_at=at(15, 10, 20),
     )
     second = page.results[1]
     assert (second.id, second.name, second.location) == (12346, "db-server-01", "us-east")
-    assert second.plan == Plan(id=2, name="Performance VPS", vcpus=4, memory=8192, storage=160)
-    assert second.os == OperatingSystem(id=3, name="Debian 12")
+    assert second.plan == vpsorg_async.Plan(
+        id=2, name="Performance VPS", vcpus=4, memory=8192, storage=160
+    )
+    assert second.os == vpsorg_async.OperatingSystem(id=3, name="Debian 12")
     assert second.updated_at == at(16, 8, 45)
 
 
 def test_create_example_decodes() -> None:
-    created = decode(deepcopy(CREATE_RESPONSE), CreatedServer)
+    created = decode(deepcopy(examples.CREATE_RESPONSE), vpsorg_async.CreatedServer)
     assert created.id == 12347
     assert created.name == "web-server-02"
     assert created.hostname == "web02.example.com"
-    assert created.status is ServerStatus.PROVISIONING
+    assert created.status is vpsorg_async.ServerStatus.PROVISIONING
     assert created.ip_address is None
     assert created.backups_enabled is True
     assert created.message == "Server is being provisioned. This may take 2-5 minutes."
     assert created.created_at == created.updated_at == at(16, 15, 30)
-    assert isinstance(created, Server)
+    assert isinstance(created, vpsorg_async.Server)
 
 
 def test_detail_example_decodes() -> None:
-    detail = decode(deepcopy(DETAIL_RESPONSE), ServerDetail)
+    detail = decode(deepcopy(examples.DETAIL_RESPONSE), vpsorg_async.ServerDetail)
     assert detail.ipv6_address == "2001:0db8::1"
-    assert detail.plan == PlanDetail(
+    assert detail.plan == vpsorg_async.PlanDetail(
         id=1, name="Standard VPS", vcpus=2, memory=4096, storage=80, bandwidth=2048
     )
     assert detail.backups_enabled is True
-    assert detail.resource_usage == ResourceUsage(
+    assert detail.resource_usage == vpsorg_async.ResourceUsage(
         cpu_percent=23.5, memory_used=2048, disk_used=35, bandwidth_used=450
     )
-    assert detail.status is ServerStatus.ACTIVE
+    assert detail.status is vpsorg_async.ServerStatus.ACTIVE
     assert detail.updated_at == at(16, 15, 45)
 
 
 @pytest.mark.parametrize(
     ("text", "message", "status"),
     [
-        (START_RESPONSE, "Server is starting", ServerStatus.STARTING),
-        (STOP_RESPONSE, "Server is stopping", ServerStatus.STOPPING),
-        (REBOOT_RESPONSE, "Server is rebooting", ServerStatus.REBOOTING),
+        (examples.START_RESPONSE, "Server is starting", vpsorg_async.ServerStatus.STARTING),
+        (examples.STOP_RESPONSE, "Server is stopping", vpsorg_async.ServerStatus.STOPPING),
+        (examples.REBOOT_RESPONSE, "Server is rebooting", vpsorg_async.ServerStatus.REBOOTING),
     ],
 )
-def test_action_examples_decode(text: str, message: str, status: ServerStatus) -> None:
-    result = decode(deepcopy(text), ActionResult)
-    assert result == ActionResult(
+def test_action_examples_decode(text: str, message: str, status: vpsorg_async.ServerStatus) -> None:
+    result = decode(deepcopy(text), vpsorg_async.ActionResult)
+    assert result == vpsorg_async.ActionResult(
         status="success",
         message=message,
-        server=ActionServer(id=12345, name="web-server-01", status=status),
+        server=vpsorg_async.ActionServer(id=12345, name="web-server-01", status=status),
     )
     assert result.server.status is status
 
 
 def test_timestamps_are_timezone_aware_utc() -> None:
-    detail = decode(deepcopy(DETAIL_RESPONSE), ServerDetail)
+    detail = decode(deepcopy(examples.DETAIL_RESPONSE), vpsorg_async.ServerDetail)
     for stamp in (detail.created_at, detail.updated_at):
         assert stamp.tzinfo is not None
         assert stamp.utcoffset() == timedelta(0)
@@ -173,9 +156,9 @@ def test_timestamps_are_timezone_aware_utc() -> None:
     ],
 )
 def test_timestamp_forms(text: str, expected: datetime) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["created_at"] = text
-    stamp = decode(data, ServerDetail).created_at
+    stamp = decode(data, vpsorg_async.ServerDetail).created_at
     assert stamp == expected
     assert stamp.utcoffset() == expected.utcoffset()
 
@@ -184,7 +167,7 @@ def test_timestamp_forms(text: str, expected: datetime) -> None:
 
 
 def test_status_enum_holds_the_documented_values() -> None:
-    assert {s.value for s in ServerStatus} == {
+    assert {s.value for s in vpsorg_async.ServerStatus} == {
         "provisioning",
         "active",
         "starting",
@@ -193,74 +176,78 @@ def test_status_enum_holds_the_documented_values() -> None:
         "rebooting",
         "suspended",
     }
-    plain: str = ServerStatus.ACTIVE  # a StrEnum: usable wherever a str is expected
+    plain: str = vpsorg_async.ServerStatus.ACTIVE  # a StrEnum: usable wherever a str is expected
     assert plain == "active"
-    assert str(ServerStatus.STOPPED) == "stopped"
+    assert str(vpsorg_async.ServerStatus.STOPPED) == "stopped"
 
 
-@pytest.mark.parametrize("status", list(ServerStatus))
-def test_transitional_statuses(status: ServerStatus) -> None:
+@pytest.mark.parametrize("status", list(vpsorg_async.ServerStatus))
+def test_transitional_statuses(status: vpsorg_async.ServerStatus) -> None:
     expected = status.value in {"provisioning", "starting", "stopping", "rebooting"}
     assert status.is_transitional is expected
 
 
 @pytest.mark.parametrize("status", ["migrating", "ACTIVE", ""])
 def test_unknown_status_is_kept_as_a_plain_string(status: str) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["status"] = status
-    detail = decode(data, ServerDetail)
+    detail = decode(data, vpsorg_async.ServerDetail)
     assert detail.status == status
     assert type(detail.status) is str
-    action = deepcopy(START_RESPONSE)
+    action = deepcopy(examples.START_RESPONSE)
     action["server"]["status"] = status
-    assert decode(action, ActionResult).server.status == status
+    assert decode(action, vpsorg_async.ActionResult).server.status == status
 
 
 # --- tolerance: extra fields, optional fields ---------------------------------------------------
 
 
 def test_extra_fields_are_ignored_at_every_level() -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["tags"] = ["x"]
     data["plan"]["price"] = {"monthly": 5}
     data["os"]["family"] = "linux"
     data["resource_usage"]["iops"] = 3
-    assert decode(data, ServerDetail) == decode(deepcopy(DETAIL_RESPONSE), ServerDetail)
-    page = deepcopy(LIST_RESPONSE)
+    assert decode(data, vpsorg_async.ServerDetail) == decode(
+        deepcopy(examples.DETAIL_RESPONSE), vpsorg_async.ServerDetail
+    )
+    page = deepcopy(examples.LIST_RESPONSE)
     page["results"][0]["new_field"] = None
     page["extra"] = True
-    assert decode(page, ServerList) == decode(deepcopy(LIST_RESPONSE), ServerList)
+    assert decode(page, vpsorg_async.ServerList) == decode(
+        deepcopy(examples.LIST_RESPONSE), vpsorg_async.ServerList
+    )
 
 
 def test_optional_fields_may_be_missing_or_null() -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     for key in ("ipv6_address", "backups_enabled", "resource_usage"):
         del data[key]
     del data["plan"]["bandwidth"]
-    detail = decode(data, ServerDetail)
+    detail = decode(data, vpsorg_async.ServerDetail)
     assert detail.ipv6_address is None
     assert detail.backups_enabled is False
     assert detail.resource_usage is None
     assert detail.plan.bandwidth is None
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data.update(hostname=None, ip_address=None, ipv6_address=None, resource_usage=None)
-    detail = decode(data, ServerDetail)
+    detail = decode(data, vpsorg_async.ServerDetail)
     assert (detail.hostname, detail.ip_address, detail.resource_usage) == (None, None, None)
 
 
 def test_pagination_links_are_read() -> None:
-    data = deepcopy(LIST_RESPONSE)
+    data = deepcopy(examples.LIST_RESPONSE)
     data["next"] = "https://admin.vps.org/api/v1/servers/?page=2"
     data["previous"] = None
-    page = decode(data, ServerList)
+    page = decode(data, vpsorg_async.ServerList)
     assert page.next == "https://admin.vps.org/api/v1/servers/?page=2"
     assert page.previous is None
 
 
 def test_a_whole_number_is_accepted_as_a_float() -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["resource_usage"]["cpu_percent"] = 23
-    usage = decode(data, ServerDetail).resource_usage
+    usage = decode(data, vpsorg_async.ServerDetail).resource_usage
     assert usage is not None
     assert usage.cpu_percent == 23
 
@@ -288,13 +275,13 @@ def test_a_whole_number_is_accepted_as_a_float() -> None:
     ],
 )
 def test_missing_required_field_names_the_field(path: tuple[str, ...]) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     target = data
     for key in path[:-1]:
         target = target[key]
     del target[path[-1]]
     with pytest.raises(ResponseDecodeError, match=rf"\b{path[-1]}\b") as info:
-        decode(data, ServerDetail, method="GET", path="/servers/12345/", status=200)
+        decode(data, vpsorg_async.ServerDetail, method="GET", path="/servers/12345/", status=200)
     assert "missing" in str(info.value)
     assert (info.value.method, info.value.path, info.value.status) == (
         "GET",
@@ -305,10 +292,10 @@ def test_missing_required_field_names_the_field(path: tuple[str, ...]) -> None:
 
 
 def test_missing_field_in_a_list_item_is_named() -> None:
-    data = deepcopy(LIST_RESPONSE)
+    data = deepcopy(examples.LIST_RESPONSE)
     del data["results"][1]["location"]
     with pytest.raises(ResponseDecodeError, match="location"):
-        decode(data, ServerList)
+        decode(data, vpsorg_async.ServerList)
 
 
 @pytest.mark.parametrize(
@@ -336,10 +323,10 @@ def test_missing_field_in_a_list_item_is_named() -> None:
     ],
 )
 def test_wrong_types_raise_decode_errors(key: str, value: Any) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data[key] = value
     with pytest.raises(ResponseDecodeError, match=key):
-        decode(data, ServerDetail)
+        decode(data, vpsorg_async.ServerDetail)
 
 
 @pytest.mark.parametrize(
@@ -354,20 +341,20 @@ def test_wrong_types_raise_decode_errors(key: str, value: Any) -> None:
     ],
 )
 def test_wrong_nested_types_raise_decode_errors(path: tuple[str, str], value: Any) -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data[path[0]][path[1]] = value
     with pytest.raises(ResponseDecodeError, match=path[1]):
-        decode(data, ServerDetail)
+        decode(data, vpsorg_async.ServerDetail)
 
 
 @pytest.mark.parametrize(
     ("data", "cls"),
     [
-        ([], ServerDetail),
-        ("not an object", ServerDetail),
-        (None, ServerList),
-        (42, ActionResult),
-        ([deepcopy(DETAIL_RESPONSE)], ServerDetail),
+        ([], vpsorg_async.ServerDetail),
+        ("not an object", vpsorg_async.ServerDetail),
+        (None, vpsorg_async.ServerList),
+        (42, vpsorg_async.ActionResult),
+        ([deepcopy(examples.DETAIL_RESPONSE)], vpsorg_async.ServerDetail),
     ],
 )
 def test_a_body_that_is_not_an_object(data: Any, cls: type[Any]) -> None:
@@ -377,25 +364,25 @@ def test_a_body_that_is_not_an_object(data: Any, cls: type[Any]) -> None:
 
 @pytest.mark.parametrize("results", [None, "servers", [1, 2], [None], {"a": {}}, 5])
 def test_results_of_the_wrong_shape(results: Any) -> None:
-    data = deepcopy(LIST_RESPONSE)
+    data = deepcopy(examples.LIST_RESPONSE)
     data["results"] = results
     with pytest.raises(ResponseDecodeError, match="results"):
-        decode(data, ServerList)
+        decode(data, vpsorg_async.ServerList)
 
 
 @pytest.mark.parametrize("results", [{}, ""])
 def test_an_empty_object_or_string_is_not_an_empty_list(results: Any) -> None:
-    data = deepcopy(LIST_RESPONSE)
+    data = deepcopy(examples.LIST_RESPONSE)
     data["results"] = results
     with pytest.raises(ResponseDecodeError, match="results"):
-        decode(data, ServerList)
+        decode(data, vpsorg_async.ServerList)
 
 
 def test_decode_error_chains_nothing_and_hides_cattrs() -> None:
-    data = deepcopy(DETAIL_RESPONSE)
+    data = deepcopy(examples.DETAIL_RESPONSE)
     data["id"] = "x-value-received"
     with pytest.raises(ResponseDecodeError) as info:
-        decode(data, ServerDetail)
+        decode(data, vpsorg_async.ServerDetail)
     # cattrs' exceptions quote the value received: neither chained nor left as the context
     assert info.value.__cause__ is None
     assert info.value.__context__ is None
@@ -411,10 +398,10 @@ def test_decode_error_chains_nothing_and_hides_cattrs() -> None:
 @pytest.mark.parametrize(
     ("name", "cls"),
     [
-        ("list_servers", ServerList),
-        ("create_server", CreatedServer),
-        ("get_server", ServerDetail),
-        ("start_server", ActionResult),
+        ("list_servers", vpsorg_async.ServerList),
+        ("create_server", vpsorg_async.CreatedServer),
+        ("get_server", vpsorg_async.ServerDetail),
+        ("start_server", vpsorg_async.ActionResult),
     ],
 )
 def test_round_trip(name: str, cls: type[Any]) -> None:
@@ -424,21 +411,27 @@ def test_round_trip(name: str, cls: type[Any]) -> None:
 
 
 def test_timestamps_unstructure_with_z() -> None:
-    detail = decode(deepcopy(DETAIL_RESPONSE), ServerDetail)
+    detail = decode(deepcopy(examples.DETAIL_RESPONSE), vpsorg_async.ServerDetail)
     assert converter.unstructure(detail)["created_at"] == "2025-01-10T14:30:00Z"
 
 
 def test_documented_request_bodies_encode_exactly() -> None:
-    assert encode_body(CreateServer(**CREATE_REQUEST)) == CREATE_REQUEST
-    assert encode_body(UpdateServer(**UPDATE_REQUEST)) == UPDATE_REQUEST
-    assert encode_body(PatchServer(**PATCH_REQUEST)) == PATCH_REQUEST
+    assert (
+        encode_body(vpsorg_async.CreateServer(**examples.CREATE_REQUEST)) == examples.CREATE_REQUEST
+    )
+    assert (
+        encode_body(vpsorg_async.UpdateServer(**examples.UPDATE_REQUEST)) == examples.UPDATE_REQUEST
+    )
+    assert encode_body(vpsorg_async.PatchServer(**examples.PATCH_REQUEST)) == examples.PATCH_REQUEST
 
 
 def test_fields_not_given_are_left_out_but_false_is_sent() -> None:
-    body = CreateServer(name="web-1", plan_id=1, os_id=5, location="us-west")
+    body = vpsorg_async.CreateServer(name="web-1", plan_id=1, os_id=5, location="us-west")
     assert encode_body(body) == {"name": "web-1", "plan_id": 1, "os_id": 5, "location": "us-west"}
-    assert encode_body(PatchServer(backups_enabled=False)) == {"backups_enabled": False}
-    assert encode_body(PatchServer(hostname="a.example.com", name=None)) == {
+    assert encode_body(vpsorg_async.PatchServer(backups_enabled=False)) == {
+        "backups_enabled": False
+    }
+    assert encode_body(vpsorg_async.PatchServer(hostname="a.example.com", name=None)) == {
         "hostname": "a.example.com"
     }
 
@@ -446,10 +439,10 @@ def test_fields_not_given_are_left_out_but_false_is_sent() -> None:
 @pytest.mark.parametrize(
     "model",
     [
-        decode(deepcopy(DETAIL_RESPONSE), ServerDetail),
-        decode(deepcopy(START_RESPONSE), ActionResult),
-        CreateServer(**CREATE_REQUEST),
-        PatchServer(name="x"),
+        decode(deepcopy(examples.DETAIL_RESPONSE), vpsorg_async.ServerDetail),
+        decode(deepcopy(examples.START_RESPONSE), vpsorg_async.ActionResult),
+        vpsorg_async.CreateServer(**examples.CREATE_REQUEST),
+        vpsorg_async.PatchServer(name="x"),
     ],
 )
 def test_models_are_frozen_and_slotted(model: Any) -> None:
@@ -467,7 +460,7 @@ VALID_CREATE: dict[str, Any] = {"name": "web-1", "plan_id": 1, "os_id": 5, "loca
 
 @pytest.mark.parametrize("name", ["a", "A1", "web-server-01", "x" * 64, "0-0"])
 def test_valid_names(name: str) -> None:
-    assert CreateServer(**{**VALID_CREATE, "name": name}).name == name
+    assert vpsorg_async.CreateServer(**{**VALID_CREATE, "name": name}).name == name
 
 
 @pytest.mark.parametrize(
@@ -488,7 +481,7 @@ def test_valid_names(name: str) -> None:
 )
 def test_invalid_names(name: Any, rule: str) -> None:
     with pytest.raises(ValidationError) as info:
-        CreateServer(**{**VALID_CREATE, "name": name})
+        vpsorg_async.CreateServer(**{**VALID_CREATE, "name": name})
     assert info.value.param == "name"
     assert rule in info.value.rule
     assert str(info.value).startswith("invalid name: ")
@@ -500,7 +493,7 @@ def test_invalid_names(name: Any, rule: str) -> None:
     ["web01.example.com", "web01.example.com.", "a.b", "xn--bcher-kva.example", "A-1.B-2.io"],
 )
 def test_valid_hostnames(hostname: str) -> None:
-    assert CreateServer(**VALID_CREATE, hostname=hostname).hostname == hostname
+    assert vpsorg_async.CreateServer(**VALID_CREATE, hostname=hostname).hostname == hostname
 
 
 @pytest.mark.parametrize(
@@ -525,7 +518,7 @@ def test_valid_hostnames(hostname: str) -> None:
 )
 def test_invalid_hostnames(hostname: Any) -> None:
     with pytest.raises(ValidationError) as info:
-        CreateServer(**VALID_CREATE, hostname=hostname)
+        vpsorg_async.CreateServer(**VALID_CREATE, hostname=hostname)
     assert info.value.param == "hostname"
     assert "fully qualified domain name" in info.value.rule or "string" in info.value.rule
 
@@ -551,54 +544,56 @@ BAD_IDS: list[tuple[Any, str]] = [
 )
 def test_invalid_ids(param: str, value: Any, rule: str) -> None:
     with pytest.raises(ValidationError) as info:
-        CreateServer(**{**VALID_CREATE, param: value})
+        vpsorg_async.CreateServer(**{**VALID_CREATE, param: value})
     assert info.value.param == param
     assert rule in info.value.rule
 
 
 def test_optional_create_fields_accept_none() -> None:
-    body = CreateServer(**VALID_CREATE, hostname=None, ssh_key_id=None, backups_enabled=None)
+    body = vpsorg_async.CreateServer(
+        **VALID_CREATE, hostname=None, ssh_key_id=None, backups_enabled=None
+    )
     assert (body.hostname, body.ssh_key_id, body.backups_enabled) == (None, None, None)
-    assert CreateServer(**VALID_CREATE, ssh_key_id=7).ssh_key_id == 7
+    assert vpsorg_async.CreateServer(**VALID_CREATE, ssh_key_id=7).ssh_key_id == 7
 
 
 @pytest.mark.parametrize("location", ["US-West", "", "us west", "us_west", "-us", "x" * 33, 5])
 def test_invalid_locations(location: Any) -> None:
     with pytest.raises(ValidationError) as info:
-        CreateServer(**{**VALID_CREATE, "location": location})
+        vpsorg_async.CreateServer(**{**VALID_CREATE, "location": location})
     assert info.value.param == "location"
 
 
 @pytest.mark.parametrize("value", ["true", 1, 0, "yes"])
 def test_backups_enabled_must_be_a_real_bool(value: Any) -> None:
     with pytest.raises(ValidationError, match="must be True or False") as info:
-        CreateServer(**VALID_CREATE, backups_enabled=value)
+        vpsorg_async.CreateServer(**VALID_CREATE, backups_enabled=value)
     assert info.value.param == "backups_enabled"
     with pytest.raises(ValidationError):
-        UpdateServer(name="a", hostname="a.example.com", backups_enabled=value)
+        vpsorg_async.UpdateServer(name="a", hostname="a.example.com", backups_enabled=value)
     with pytest.raises(ValidationError):
-        PatchServer(backups_enabled=value)
+        vpsorg_async.PatchServer(backups_enabled=value)
 
 
 def test_update_needs_every_field() -> None:
     with pytest.raises(TypeError, match="backups_enabled"):
-        UpdateServer(name="a", hostname="a.example.com")  # type: ignore[call-arg]
+        vpsorg_async.UpdateServer(name="a", hostname="a.example.com")  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="hostname"):
-        UpdateServer(name="a", hostname=None, backups_enabled=True)  # type: ignore[arg-type]
+        vpsorg_async.UpdateServer(name="a", hostname=None, backups_enabled=True)  # type: ignore[arg-type]
 
 
 def test_patch_needs_at_least_one_field() -> None:
     with pytest.raises(ValidationError) as info:
-        PatchServer()
+        vpsorg_async.PatchServer()
     assert info.value.param == "name/hostname/backups_enabled"
     assert "at least one field" in info.value.rule
     with pytest.raises(ValidationError, match="name"):
-        PatchServer(name="bad_name")
+        vpsorg_async.PatchServer(name="bad_name")
 
 
 def test_request_models_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        CreateServer("web-1", 1, 5, "us-west")  # type: ignore[call-arg]
+        vpsorg_async.CreateServer("web-1", 1, 5, "us-west")  # type: ignore[call-arg]
 
 
 def test_a_non_attrs_target_is_described_too() -> None:

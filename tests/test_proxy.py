@@ -13,15 +13,17 @@ import json
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from vpsorg_async import Client, ConfigurationError, TransportError, ValidationError
 from vpsorg_async.testing.examples import DETAIL_RESPONSE
+
+if TYPE_CHECKING:
+    from conftest import Serve
 
 SID = DETAIL_RESPONSE["id"]
 
@@ -127,21 +129,14 @@ class TLSAPI:
 
 
 @pytest.fixture
-async def tls_api(self_signed: tuple[Path, Path]) -> AsyncIterator[TLSAPI]:
+async def tls_api(serve_tls: Serve) -> TLSAPI:
     seen: list[dict[str, str]] = []
 
     async def answer(request: web.Request) -> web.Response:
         seen.append(dict(request.headers))
         return web.json_response(DETAIL_RESPONSE)
 
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*self_signed)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(ssl=context)
-    yield TLSAPI(str(server.make_url("/api/v1")), seen)
-    await server.close()
+    return TLSAPI(await serve_tls(answer), seen)
 
 
 @pytest.fixture

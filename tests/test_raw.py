@@ -29,7 +29,7 @@ from vpsorg_async.testing import Delays, Simulator
 from vpsorg_async.testing.examples import DETAIL_RESPONSE, STOP_RESPONSE
 
 if TYPE_CHECKING:
-    from conftest import MakeClient, Serve
+    from conftest import Handler, MakeClient, Serve
 
     from vpsorg_async.testing import ManualClock
 
@@ -78,9 +78,9 @@ def test_the_raw_client_has_exactly_the_endpoint_table(client: Client) -> None:
     assert "RawClient of <Client" in repr(raw)
 
 
-def detail_app(
+def detail_answer(
     seen: list[str], *, headers: dict[str, str], body: Any, status: int = 200
-) -> web.Application:
+) -> Handler:
     async def answer(request: web.Request) -> web.Response:
         seen.append(request.headers.get("Authorization", ""))
         text = body if isinstance(body, str) else json.dumps(body)
@@ -88,9 +88,7 @@ def detail_app(
             status=status, text=text, headers=headers, content_type="application/json"
         )
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    return app
+    return answer
 
 
 async def test_headers_and_request_id_are_kept_with_any_echo_of_the_token_blanked(
@@ -99,7 +97,7 @@ async def test_headers_and_request_id_are_kept_with_any_echo_of_the_token_blanke
     seen: list[str] = []
     headers = {"X-Request-Id": f"req-{token}", "X-Echo": f"Bearer {token}", "X-Plain": "ok"}
     client = make_client(
-        base_url=await serve(detail_app(seen, headers=headers, body=DETAIL_RESPONSE))
+        base_url=await serve(detail_answer(seen, headers=headers, body=DETAIL_RESPONSE))
     )
     raw = await client.with_raw_response.get_server(DETAIL_RESPONSE["id"])
     assert seen == [f"Bearer {token}"]
@@ -122,7 +120,7 @@ async def test_a_body_the_model_cannot_hold_is_returned_and_parse_raises(
 ) -> None:
     seen: list[str] = []
     body = {**DETAIL_RESPONSE, "plan": "not a plan"}
-    client = make_client(base_url=await serve(detail_app(seen, headers={}, body=body)))
+    client = make_client(base_url=await serve(detail_answer(seen, headers={}, body=body)))
     raw = await client.with_raw_response.get_server(DETAIL_RESPONSE["id"])
     assert raw.status == 200
     assert json.loads(raw.content)["plan"] == "not a plan"
@@ -134,7 +132,9 @@ async def test_a_body_the_model_cannot_hold_is_returned_and_parse_raises(
 
 async def test_parse_decodes_once(make_client: MakeClient, serve: Serve) -> None:
     seen: list[str] = []
-    client = make_client(base_url=await serve(detail_app(seen, headers={}, body=DETAIL_RESPONSE)))
+    client = make_client(
+        base_url=await serve(detail_answer(seen, headers={}, body=DETAIL_RESPONSE))
+    )
     raw = await client.with_raw_response.get_server(DETAIL_RESPONSE["id"])
     assert raw.parse() is raw.parse()
 
@@ -142,7 +142,9 @@ async def test_parse_decodes_once(make_client: MakeClient, serve: Serve) -> None
 async def test_errors_raise_the_usual_tree(make_client: MakeClient, serve: Serve) -> None:
     seen: list[str] = []
     body = {"detail": "Invalid token."}
-    client = make_client(base_url=await serve(detail_app(seen, headers={}, body=body, status=401)))
+    client = make_client(
+        base_url=await serve(detail_answer(seen, headers={}, body=body, status=401))
+    )
     with pytest.raises(AuthenticationError):
         await client.with_raw_response.get_server(1)
     with pytest.raises(AuthenticationError):
@@ -160,9 +162,7 @@ async def test_the_raw_response_is_of_the_final_attempt(
             status=status, headers=headers, text=text or json.dumps(DETAIL_RESPONSE)
         )
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    client = make_client(base_url=await serve(app))
+    client = make_client(base_url=await serve(answer))
     raw = await client.with_raw_response.get_server(DETAIL_RESPONSE["id"])
     assert (raw.status, raw.attempts, raw.request_id) == (200, 2, "second")
     assert len(fake_time.sleeps) == 1  # one backoff, on fake time
@@ -177,9 +177,7 @@ async def test_a_stray_answer_is_refused_and_retried_in_raw_mode_too(
     async def answer(request: web.Request) -> web.Response:
         return web.json_response(bodies.pop(0))
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    client = make_client(base_url=await serve(app))
+    client = make_client(base_url=await serve(answer))
     raw = await client.with_raw_response.get_server(DETAIL_RESPONSE["id"])
     assert raw.attempts == 2
     assert raw.parse().id == DETAIL_RESPONSE["id"]
@@ -206,9 +204,7 @@ async def test_a_lost_delete_answer_is_a_raw_404_parsing_to_none(
     async def answer(request: web.Request) -> web.Response:
         return web.Response(status=answers.pop(0), text="{}", content_type="application/json")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    client = make_client(base_url=await serve(app))
+    client = make_client(base_url=await serve(answer))
     raw = await client.with_raw_response.delete_server(5)
     assert (raw.status, raw.attempts, raw.parse()) == (404, 2, None)
 
@@ -227,9 +223,7 @@ async def test_an_ambiguous_create_still_raises_in_raw_mode(
     async def answer(request: web.Request) -> web.Response:
         return web.Response(status=502, text="bad gateway")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    client = make_client(base_url=await serve(app))
+    client = make_client(base_url=await serve(answer))
     with pytest.raises(AmbiguousCreateError):
         await client.with_raw_response.create_server(
             name="a", plan_id=1, os_id=5, location="us-west"
@@ -243,9 +237,7 @@ async def test_raw_and_options_combine(make_client: MakeClient, serve: Serve) ->
         hits.append(1)
         return web.Response(status=503, text="down")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    client = make_client(base_url=await serve(app), max_retries=4)
+    client = make_client(base_url=await serve(answer), max_retries=4)
     with pytest.raises(ServerError) as caught:
         await client.with_options(max_retries=0).with_raw_response.get_server(1)
     assert caught.value.attempts == 1

@@ -48,17 +48,29 @@ def pacer(c: RedisCoordinator, clock: ManualClock, rate: float | None = 10.0) ->
     return c.pacer(rate, clock=clock, sleep=clock.sleep)
 
 
+@pytest.fixture
+def paced(coordinator: RedisCoordinator, clock: ManualClock) -> RedisPacer:
+    """One client's pacer at 10 requests a second, on ``coordinator`` and ``clock``."""
+    return pacer(coordinator, clock)
+
+
+async def throttle(p: RedisPacer, retry_after: float | None) -> None:
+    """A 429 heard by ``p`` and told to Redis before this returns (``on_throttle`` tells it in a
+    task of its own, which a test would have to wait for)."""
+    p.on_throttle(retry_after)
+    await p._tell()
+
+
 async def state(c: RedisCoordinator) -> dict[str, float]:
     raw = await c._link.redis.hgetall(KEY)
     return {str(k, "ascii") if isinstance(k, bytes) else k: float(v) for k, v in raw.items()}
 
 
 async def test_turns_are_spaced_by_the_rate_on_redis_time(
-    coordinator: RedisCoordinator, clock: ManualClock
+    clock: ManualClock, paced: RedisPacer
 ) -> None:
-    p = pacer(coordinator, clock)
     for _ in range(4):
-        await p.wait_turn(100.0)
+        await paced.wait_turn(100.0)
     assert clock.sleeps == pytest.approx([0.1, 0.1, 0.1])  # the first goes at once
 
 
@@ -99,17 +111,16 @@ async def test_the_burst_is_seconds_and_keeps_its_size_when_the_rate_is_cut(
 
 
 async def test_a_turn_past_the_deadline_is_refused_and_reserves_nothing(
-    coordinator: RedisCoordinator, clock: ManualClock
+    coordinator: RedisCoordinator, clock: ManualClock, paced: RedisPacer
 ) -> None:
-    p = pacer(coordinator, clock)
-    await p.wait_turn(100.0)
+    await paced.wait_turn(100.0)
     before = await state(coordinator)
     with pytest.raises(DeadlineWouldPass) as caught:
-        await p.wait_turn(0.05)  # the next turn is at 0.1
+        await paced.wait_turn(0.05)  # the next turn is at 0.1
     assert caught.value.wait == pytest.approx(0.1)
     assert caught.value.pause == 0.0
     assert (await state(coordinator))["tat"] == before["tat"]
-    await p.wait_turn(0.1 + 1e-6)  # a turn before the deadline goes
+    await paced.wait_turn(0.1 + 1e-6)  # a turn before the deadline goes
     assert clock.sleeps == pytest.approx([0.1])
 
 
@@ -132,47 +143,41 @@ async def test_a_429_pauses_every_process_and_cuts_the_rate_once_per_window(
     await b.wait_turn(100.0)
     assert clock.now == pytest.approx(2.0)
     clock.advance(2.0)  # past the window: the next 429 is news and cuts again
-    a.on_throttle(None)
-    await a._tell()
+    await throttle(a, None)
     assert (await state(coordinator))["rate"] == pytest.approx(4.9)
 
 
 async def test_the_calm_window_is_the_retry_after_when_longer(
-    coordinator: RedisCoordinator, clock: ManualClock
+    coordinator: RedisCoordinator, clock: ManualClock, paced: RedisPacer
 ) -> None:
-    p = pacer(coordinator, clock)
-    p.on_throttle(5.0)
-    await p._tell()
+    await throttle(paced, 5.0)
     clock.advance(_policy.THROTTLE_WINDOW + 1)  # within the Retry-After still
-    p.on_throttle(None)
-    await p._tell()
+    await throttle(paced, None)
     assert (await state(coordinator))["rate"] == pytest.approx(7.0)
 
 
 async def test_successes_recover_the_rate_riding_on_the_next_turn(
-    coordinator: RedisCoordinator, clock: ManualClock
+    coordinator: RedisCoordinator, paced: RedisPacer
 ) -> None:
-    p = pacer(coordinator, clock)
-    p.on_throttle(None)
-    await p._tell()
+    await throttle(paced, None)
     calls = 0
-    script = p._script
+    script = paced._script
 
     async def counting(**kwargs: object) -> object:
         nonlocal calls
         calls += 1
         return await script(**kwargs)  # type: ignore[arg-type]
 
-    p._script = counting  # type: ignore[assignment]
+    paced._script = counting  # type: ignore[assignment]
     for _ in range(10):
-        p.on_success()
+        paced.on_success()
     assert calls == 0  # no round-trip of their own
-    await p.wait_turn(100.0)
+    await paced.wait_turn(100.0)
     assert calls == 1
     assert (await state(coordinator))["rate"] == pytest.approx(7.0 + 10 * 0.02 * 10)
     for _ in range(5):
-        p.on_success()
-    await p.wait_turn(100.0)
+        paced.on_success()
+    await paced.wait_turn(100.0)
     shared = await state(coordinator)
     assert "rate" not in shared  # back at the configured 10/s: nothing throttled any more
     assert "base" not in shared
@@ -187,8 +192,7 @@ async def test_an_unpaced_namespace_is_cut_from_its_measured_rate_and_lifted_aga
         clock.advance(0.025)
     await p.wait_turn(100.0)
     assert clock.sleeps == []
-    p.on_throttle(None)
-    await p._tell()
+    await throttle(p, None)
     assert (await state(coordinator))["rate"] == pytest.approx(40 * 0.7, rel=0.05)
     for _ in range(200):  # recovering up to twice the rate where throttling began lifts the pace
         p.on_success()

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
+import attrs
 import pytest
+from board_helpers import LocalCoordinator
 from fleet_helpers import FakeAPI, FakeServer, server
 
 from vpsorg_async import (
@@ -215,42 +217,27 @@ async def test_fleets_and_reconciling_creates_hold_the_clients_create_lock() -> 
     assert events == ["hold web-1", "free web-1", "hold web-2", "free web-2"]
 
 
-class FakeCoordinator:
-    """A Coordinator that hands out in-process parts and records what the client asked for."""
+@attrs.define(eq=False)
+class FakeCoordinator(LocalCoordinator):
+    """A Coordinator of in-process parts that records what the client asked for, and whose
+    status source is a ``Board``."""
 
-    def __init__(self, *, reachable: bool = True) -> None:
-        self.reachable = reachable
-        self.opened = 0
-        self.rates: list[float | None] = []
-        self.wrapped: list[StatusSource] = []
-        self.locks = LocalCreateLocks()
-        self.board = Board()
+    reachable: bool = attrs.field(default=True, kw_only=True)
+    opened: int = attrs.field(default=0, init=False)
+    rates: list[float | None] = attrs.field(factory=list, init=False)
+    wrapped: list[StatusSource] = attrs.field(factory=list, init=False)
+    board: Board = attrs.field(factory=Board, init=False)
 
     async def open(self) -> None:
         self.opened += 1
         if not self.reachable:
             raise ConfigurationError("the coordinator cannot be reached")
 
-    def pacer(
-        self,
-        rate: float | None,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-    ) -> Pacer:
+    def pacer(self, rate: float | None, **parts: Any) -> Pacer:
         self.rates.append(rate)
-        return RateLimiter(rate, clock=clock, sleep=sleep)
+        return super().pacer(rate, **parts)
 
-    def create_lock(self) -> CreateLock:
-        return self.locks
-
-    def status_source(
-        self,
-        own: StatusSource,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> StatusSource:
+    def status_source(self, own: StatusSource, **parts: Any) -> StatusSource:
         self.wrapped.append(own)
         return self.board
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
+from secret_helpers import renderings
 from yarl import URL
 
 from vpsorg_async import Client, ConfigurationError, VPSOrgError
@@ -33,16 +33,6 @@ ITEM = BASE + "/servers/12345/"
 def leaks(token: str, text: str) -> bool:
     # also catch a token cut in half by an excerpt
     return token in text or token[: len(token) // 2] in text or token[len(token) // 2 :] in text
-
-
-def exception_texts(exc: BaseException) -> list[str]:
-    texts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-    seen: BaseException | None = exc
-    while seen is not None:
-        texts += [str(seen), repr(seen), repr(getattr(seen, "__dict__", {}))]
-        texts += getattr(seen, "__notes__", [])
-        seen = seen.__cause__ or seen.__context__
-    return texts
 
 
 def log_texts(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -132,7 +122,7 @@ async def test_the_token_never_leaks(
     assert len({type(e) for e in errors}) >= 10
     for error in errors:
         assert error is not None
-        for text in exception_texts(error):
+        for text in renderings(error):
             assert not leaks(token, text), text
     records = log_texts(caplog)
     assert len(records) >= 25  # the debug lines really were captured
@@ -150,7 +140,7 @@ def test_configuration_errors_do_not_echo_the_token(token: str) -> None:
     ):
         with pytest.raises(VPSOrgError) as info:
             Client(token, **options)
-        for text in exception_texts(info.value):
+        for text in renderings(info.value):
             assert not leaks(token, text)
 
 

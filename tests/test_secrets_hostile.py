@@ -23,6 +23,7 @@ import attrs
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
+from secret_helpers import chain, renderings
 
 from vpsorg_async import (
     APIError,
@@ -77,19 +78,9 @@ def leaks(text: str, token: str = TOKEN) -> bool:
     return any(w in reading for reading in readings(text) for w in windows)
 
 
-def renderings(exc: BaseException) -> list[str]:
-    """Every way a user or a logger may print ``exc``: itself, its chain, notes, attributes."""
-    texts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-    seen: BaseException | None = exc
-    while seen is not None:
-        texts += [str(seen), repr(seen), repr(getattr(seen, "__dict__", {}))]
-        texts += getattr(seen, "__notes__", [])
-        assert seen.__cause__ is None or isinstance(seen.__cause__, VPSOrgError)
-        seen = seen.__cause__ or seen.__context__
-    return texts
-
-
 def assert_no_leak(exc: BaseException) -> None:
+    for seen in chain(exc):
+        assert seen.__cause__ is None or isinstance(seen.__cause__, VPSOrgError)
     for text in renderings(exc):
         assert not leaks(text), text
 

@@ -23,28 +23,26 @@ from vpsorg_async import (
 from vpsorg_async.testing import Delays, Simulator
 
 if TYPE_CHECKING:
-    from conftest import Hanging, MakeClient, Serve
+    from conftest import Handler, Hanging, MakeClient, Serve
 
     from vpsorg_async.testing import ManualClock
 
 
-def failing_app(hits: list[str]) -> web.Application:
+def failing_api(hits: list[str]) -> Handler:
     """An API whose every answer is a 503 (retried by the client), counting the requests."""
 
     async def fail(request: web.Request) -> web.Response:
         hits.append(request.path)
         return web.Response(status=503, text="down")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", fail)
-    return app
+    return fail
 
 
 async def test_a_view_has_its_own_retries_and_timeout_and_leaves_the_client_alone(
     make_client: MakeClient, serve: Serve, fake_time: ManualClock
 ) -> None:
     hits: list[str] = []
-    client = make_client(base_url=await serve(failing_app(hits)), max_retries=3, timeout=50)
+    client = make_client(base_url=await serve(failing_api(hits)), max_retries=3, timeout=50)
     view = client.with_options(max_retries=0, timeout=7)
     assert (view.timeout, client.timeout) == (7, 50)
     with pytest.raises(ServerError) as caught:

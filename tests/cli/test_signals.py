@@ -7,6 +7,7 @@ handle it would kill the whole test run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from subprocess import PIPE
 from typing import Any
 
 import pytest
@@ -45,6 +47,18 @@ def _wait_for(ready: Callable[[], bool], what: str, timeout: float = 10.0) -> No
         time.sleep(0.01)
 
 
+@contextlib.contextmanager
+def _running(*args: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """``vpsorg ARGS`` in a subprocess with text pipes; killed on the way out if still running."""
+    proc = subprocess.Popen([*CLI, *args], env=env, text=True, stdout=PIPE, stderr=PIPE)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only when the test already failed
+            proc.kill()
+            proc.communicate()
+
+
 # --- SIGTERM ---------------------------------------------------------------------------------
 
 
@@ -57,20 +71,12 @@ def test_sigterm_mid_fleet_cancels_reports_and_exits_143(
     active = [sim.add(name=f"web-{i}", status="active") for i in range(3)]
     stopped = sim.add(name="web-3", status="stopped")
     args = ("--poll-interval", "0.05", "fleet", "stop", "--all", "--wait", "--yes", "-o", output)
-    proc = subprocess.Popen(
-        [*CLI, *args], env=_env(sim.url), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
+    with _running(*args, env=_env(sim.url)) as proc:
         _wait_for(lambda: sim.requests("stop_server") >= len(active), "the stop requests")
         time.sleep(0.2)  # their answers reach the fleet, which now waits (20 s stops)
         began = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only when the test already failed
-            proc.kill()
-            proc.communicate()
     assert time.monotonic() - began < 5  # cancelled, not waited out
     assert proc.returncode == 143, err
     assert "Traceback" not in err
@@ -93,19 +99,11 @@ def test_sigterm_mid_fleet_cancels_reports_and_exits_143(
 
 def test_simulate_stops_cleanly_on_sigterm() -> None:
     """``vpsorg simulate`` under SIGTERM: exit 0, "simulator stopped", no traceback."""
-    proc = subprocess.Popen(
-        [*CLI, "simulate", "--port", "0", "--servers", "1", "--token", TOKEN],
-        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
+    with _running("simulate", "--port", "0", "--servers", "1", "--token", TOKEN) as proc:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("url=http://127.0.0.1:")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only when the test already failed
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
     assert "simulator stopped" in err
     assert "Traceback" not in err
@@ -205,12 +203,17 @@ BY_STAGE = [
 ]
 
 
+def _interrupted_report(output: str, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """What the CLI prints (stdout, stderr) for ``_interrupted_stop`` in ``output`` form."""
+    result, selection = _interrupted_stop()
+    print_fleet_report(result, selection, 1.5, output=output, interrupted=True)
+    return capsys.readouterr()
+
+
 def test_interrupted_report_tells_requested_from_not_requested(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result, selection = _interrupted_stop()
-    print_fleet_report(result, selection, 1.5, output="table", interrupted=True)
-    out, err = capsys.readouterr()
+    out, err = _interrupted_report("table", capsys)
     assert SUMMARY in out
     assert "server 2 not found (404)" in out  # the one real failure, in the failures table
     assert err.splitlines() == BY_STAGE
@@ -219,9 +222,7 @@ def test_interrupted_report_tells_requested_from_not_requested(
 def test_interrupted_report_in_json_marks_the_same_stages(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result, selection = _interrupted_stop()
-    print_fleet_report(result, selection, 1.5, output="json", interrupted=True)
-    out, err = capsys.readouterr()
+    out, err = _interrupted_report("json", capsys)
     errors = {row["id"]: row["error"] for row in json.loads(out)}
     assert errors[1] is None
     assert errors[2] == "server 2 not found (404)"
