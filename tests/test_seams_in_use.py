@@ -61,7 +61,7 @@ class Board:
 def test_the_default_source_and_a_board_both_satisfy_the_protocol() -> None:
     api = FakeAPI()
     default = ApiStatusSource(
-        api.client,
+        client=api.client,
         coalesce=None,
         concurrency=1,
         slots=asyncio.Semaphore(1),

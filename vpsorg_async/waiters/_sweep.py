@@ -140,6 +140,7 @@ async def list_matching(
             return found
 
 
+@attrs.define(kw_only=True)
 class ApiStatusSource:
     """Answers "the statuses of these servers now" from the API, with as few requests as it can.
 
@@ -154,26 +155,18 @@ class ApiStatusSource:
         stats: counts the requests made.
     """
 
-    def __init__(
-        self,
-        client: Client,
-        *,
-        coalesce: bool | None,
-        concurrency: int,
-        slots: asyncio.Semaphore,
-        page_size: int,
-        on_poll: PollObserver | None,
-        stats: WatcherStats,
-    ) -> None:
-        self._client = client
-        self._coalesce = coalesce
-        self._concurrency = concurrency
-        self._slots = slots
-        self._page_size = page_size
-        self._on_poll = on_poll
-        self._stats = stats
-        self._log = LogThrottle(client.clock)
-        self._pages: dict[str | None, int] = {}  # list filter -> pages of the last sweep
+    _client: Client
+    _coalesce: bool | None
+    _concurrency: int
+    _slots: asyncio.Semaphore
+    _page_size: int
+    _on_poll: PollObserver | None
+    _stats: WatcherStats
+    _log: LogThrottle = attrs.field(init=False)
+    _pages: dict[str | None, int] = attrs.field(init=False, factory=dict)  # filter -> pages
+
+    def __attrs_post_init__(self) -> None:
+        self._log = LogThrottle(self._client.clock)
 
     async def statuses(self, asks: Sequence[Ask]) -> dict[int, Sighting]:
         """See :meth:`~vpsorg_async._seams.StatusSource.statuses`."""

@@ -95,7 +95,7 @@ class StatusWatcher:
         self.stats = WatcherStats()
         if status_source is None:
             status_source = ApiStatusSource(
-                client,
+                client=client,
                 coalesce=coalesce,
                 concurrency=concurrency,
                 slots=slots if slots is not None else asyncio.Semaphore(concurrency),
