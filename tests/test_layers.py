@@ -31,6 +31,7 @@ LAYER = {
     "_status": 0,
     "_deadline": 0,
     "_slots": 0,
+    "_attempt_timer": 0,  # the attempts' shared deadline timers; reads _policy only
     "_errors": 1,
     "_validate": 2,
     "_logonce": 2,
