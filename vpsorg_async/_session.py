@@ -371,7 +371,8 @@ class Session:
         when the attempt began, for the raw view (``_raw``), which reports the attempt's time."""
         if status == row.success:
             self._pacer.on_success()
-            result = self._decode(row, path, status, body)
+            # As _decode does, but inline: one frame less on every call. None: a row without a model.
+            result = row.response and decode_json(body, row.response, secret=self._token, method=row.method, path=path, status=status)  # fmt: skip
             if echo is not None and row.echo_id is not None:
                 check_echo(row, path, echo, echoed(row, result))
             return result
