@@ -47,6 +47,7 @@ async def test_attempts_due_within_one_grain_share_one_timer() -> None:
     assert len(timers._handles) == 2  # one for the hundred, one for the later deadline
     hold.set()
     assert await asyncio.gather(*many, later) == ["answered"] * 101
+    assert len(timers._handles) == 1  # the hundred's emptied one went; the latest stays
     timers.close()
     assert not timers._handles  # nobody waits on them any more: cancelled
 
@@ -139,3 +140,16 @@ async def test_a_timed_out_attempt_leaves_its_task_uncancelled(
             await client.get_server(1, timeout=0.05)
         assert _task().cancelling() == 0
         await asyncio.sleep(0.03)  # no stray cancel is pending either
+
+
+async def test_live_timers_follow_the_attempts_in_flight_not_the_last_minute() -> None:
+    timers, task = AttemptTimers(), _task()
+    for step in range(200):  # one attempt after another, each due one grain later
+        bucket = timers.enter(task, 30.0 + step * policy.TIMEOUT_GRAIN)
+        timers.leave(task, bucket)
+    assert len(timers._handles) == 1  # the latest only; 199 emptied ones were dropped
+    held = [timers.enter(asyncio.create_task(asyncio.sleep(0)), 60.0 + i) for i in range(3)]
+    assert len(timers._handles) == 3  # in flight: kept (the latest empty one went)
+    assert all(held)
+    for t in list(timers._handles):
+        timers._handles[t].cancel()

@@ -12,7 +12,9 @@ share one bucket and its one loop timer. An attempt adds its task to the bucket 
 again: two dict operations. When a bucket's time comes, its timer cancels the tasks still in it,
 and each one's attempt turns that cancellation into ``TimeoutError``, as ``asyncio.timeout``
 does: by the task's cancel count, so a cancellation from anyone else still goes through. A
-bucket's timer is never cancelled early: it is shared, and fires once for whatever is left.
+bucket that empties is dropped with its timer once a later one exists (new attempts join the
+latest), so the live timers are about those of the attempts in flight, not one per 10 ms of
+the last minute.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ __all__ = ["AttemptTimers", "Bucket"]
 class Bucket:
     """The attempts due at one rounded deadline: task -> its cancel count when it came in."""
 
-    __slots__ = ("fired", "tasks")
+    __slots__ = ("fired", "key", "tasks")
 
-    def __init__(self) -> None:
+    def __init__(self, key: int) -> None:
+        self.key = key
         self.tasks: dict[asyncio.Task[object], int] = {}
         self.fired = False
 
@@ -38,10 +41,11 @@ class Bucket:
 class AttemptTimers:
     """The attempt deadlines of one client, on the running loop's clock. One event loop."""
 
-    __slots__ = ("_buckets", "_handles", "_loop")
+    __slots__ = ("_buckets", "_handles", "_latest", "_loop")
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._latest = 0  # the key of the latest bucket made
         self._buckets: dict[int, Bucket] = {}
         self._handles: dict[int, asyncio.TimerHandle] = {}
 
@@ -55,18 +59,28 @@ class AttemptTimers:
             self._loop = loop
             self._buckets.clear()  # the old loop's timers never run again
             self._handles.clear()
+            self._latest = 0
         key = math.ceil((loop.time() + remaining) / policy.TIMEOUT_GRAIN)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = Bucket()
+            bucket = self._buckets[key] = Bucket(key)
             self._handles[key] = loop.call_at(key * policy.TIMEOUT_GRAIN, self._fire, key)
+            if key > self._latest:
+                latest = self._buckets.get(self._latest)
+                if latest is not None and not latest.tasks:  # emptied while it was the latest
+                    self._drop(self._latest)
+                self._latest = key
         bucket.tasks[task] = task.cancelling()
         return bucket
 
     def leave(self, task: asyncio.Task[object], bucket: Bucket | None) -> None:
         """``task``'s attempt ended (answered or failed): out of its bucket."""
-        if bucket is not None and bucket.tasks.pop(task, None) is not None and bucket.fired:
+        if bucket is None or bucket.tasks.pop(task, None) is None:
+            return
+        if bucket.fired:
             task.uncancel()  # the timer's cancel was swallowed on the way: withdraw it
+        elif not bucket.tasks and bucket.key < self._latest:  # nobody joins it any more
+            self._drop(bucket.key)
 
     def expired(self, task: asyncio.Task[object], bucket: Bucket | None) -> bool:
         """On ``CancelledError`` in ``task``'s attempt: True when it was the bucket's timer
@@ -79,8 +93,11 @@ class AttemptTimers:
     def close(self) -> None:
         """The client is closed: drop the timers no attempt waits on any more."""
         for key in [key for key, bucket in self._buckets.items() if not bucket.tasks]:
-            del self._buckets[key]
-            self._handles.pop(key).cancel()
+            self._drop(key)
+
+    def _drop(self, key: int) -> None:
+        del self._buckets[key]
+        self._handles.pop(key).cancel()
 
     def _fire(self, key: int) -> None:
         self._handles.pop(key, None)
