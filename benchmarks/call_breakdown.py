@@ -92,7 +92,7 @@ async def _per_call_us(call: Callable[[], Awaitable[Any]], n: int) -> float:
 
 #: The layers priced by a swap; one whose private name moved is reported as not found.
 LAYERS = (
-    "per-attempt aiohttp timeout object",
+    "attempt deadline timer",
     "msgspec decode into ServerDetail",
     "backoff generator per call",
     "pacer's turn",
@@ -114,13 +114,14 @@ def _swaps(client: Any) -> dict[str, tuple[Any, str, Any]]:
     def always_plain(resp: Any, row: Any, path: str, max_body: int) -> bool:
         return True
 
-    fixed = aiohttp.ClientTimeout(total=60)
+    no_timers = types.SimpleNamespace(
+        enter=lambda task, remaining: None,
+        leave=lambda task, bucket: None,
+        expired=lambda task, bucket: False,
+        close=lambda: None,
+    )
     candidates: dict[str, tuple[Any, str, Any]] = {
-        "per-attempt aiohttp timeout object": (
-            _session,
-            "attempt_timeout",
-            lambda own, remaining: fixed,
-        ),
+        "attempt deadline timer": (client._session, "_timers", no_timers),
         "msgspec decode into ServerDetail": (
             _session,
             "decode_json",

@@ -206,8 +206,8 @@ async def serve_tls(self_signed: tuple[Path, Path]) -> AsyncIterator[Serve]:
 class Hanging:
     """A real API server on 127.0.0.1 whose answers never come (until the test ends).
 
-    The client's per-attempt timeout is aiohttp's own timer, which mocked sessions do not run;
-    timeouts are therefore tested against this real, silent server. ``counts`` records each
+    Timeouts are tested against this real, silent server, through aiohttp's whole request
+    path (a mocked session skips most of it). ``counts`` records each
     ``"METHOD /path"`` received.
     """
 

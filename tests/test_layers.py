@@ -32,6 +32,7 @@ LAYER = {
     "_deadline": -1,  # the deadline and the clock/sleep types; imports nothing
     "_slots": 0,
     "_keywords": 0,  # keyword arguments declared once (a TypedDict and its defaults)
+    "_attempt_timer": 0,  # the attempts' shared deadline timers; reads _policy only
     "_errors": 1,
     "_validate": 2,
     "_logonce": 2,

@@ -146,20 +146,12 @@ class Client:
             proxy, trust_env=trust_env, base_url=self.base_url, borrowed=session is not None
         )
         self._session = Session(
-            token=token,
-            base_url=self.base_url,
-            timeout=float(seconds),
-            max_retries=max_retries,
-            session=session,
-            pacer=pacer or RateLimiter(rate, clock=clock, sleep=sleep),
-            max_connections=max_connections,
-            user_agent=user_agent or f"vpsorg-async/{__version__}",
-            max_response_bytes=max_response_bytes,
-            clock=clock,
-            sleep=sleep,
-            hooks=self._hooks,
+            token=token, base_url=self.base_url, timeout=float(seconds), max_retries=max_retries,
+            session=session, pacer=pacer or RateLimiter(rate, clock=clock, sleep=sleep),
+            max_connections=max_connections, user_agent=user_agent or f"vpsorg-async/{__version__}",
+            max_response_bytes=max_response_bytes, clock=clock, sleep=sleep, hooks=self._hooks,
             proxy=proxy_url,
-        )
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         state = "closed" if self._session.closed else "open"
@@ -228,8 +220,10 @@ class Client:
         """
         if self._session.closed:
             raise ConfigurationError("this Client is closed")
-        timeout = check_timeout("timeout", values.get("timeout"))
-        path_params = {name: check_id(name, values[name]) for name in row.path_params}
+        timeout = None if (t := values.get("timeout")) is None else check_timeout("timeout", t)
+        path_params = {}  # a loop, not a comprehension: that would be one more frame (3.11)
+        for name in row.path_params:
+            path_params[name] = check_id(name, values[name])
         query = None
         if row.query_params:
             query = {

@@ -104,7 +104,7 @@ def decode_json(
     The error is raised outside the ``except`` blocks: it chains nothing.
     """
     try:
-        value: T = _decoder(cls).decode(body)
+        value: T = (_decoders.get(cls) or _decoder(cls)).decode(body)
     except msgspec.ValidationError as exc:
         problem = _problem(exc, cls)
     except (msgspec.DecodeError, RecursionError) as exc:

@@ -37,8 +37,9 @@ MESSAGE_CHARS = 2000
 #: How much of aiohttp's message a connection error quotes: a TLS verification failure, the
 #: longest usual one, is about 200 characters.
 WIRE_MESSAGE_CHARS = 400
-#: An attempt's timeout is rounded up to this many seconds so that calls can share one aiohttp
-#: ClientTimeout; a deadline may therefore pass by at most this much.
+#: An attempt's deadline is rounded up to this many seconds so that the attempts due within one
+#: such step share one loop timer (``_attempt_timer``); a deadline may therefore pass by at most this
+#: much. Finer steps would mean more timers, up to one per request, for no caller's benefit.
 TIMEOUT_GRAIN = 0.01
 #: Environment variables read when the arguments are not given.
 TOKEN_ENV = "VPSORG_API_TOKEN"

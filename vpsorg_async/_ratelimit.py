@@ -75,7 +75,10 @@ class RateLimiter:
             raise DeadlineWouldPass(wait, max(self._pause_until - now, 0.0))
         if self._rate is not None:
             self._tat = start + 1.0 / self._rate
-        self._count(now)
+        if now - self._window_start >= 1.0:  # the rate measured, for a 429's slowdown
+            self._measured = self._window_count / (now - self._window_start)
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
         return wait
 
     async def wait_turn(self, deadline: float) -> None:
@@ -83,13 +86,6 @@ class RateLimiter:
         wait = self.reserve(deadline)
         if wait > 0:
             await self._sleep(wait)
-
-    def _count(self, now: float) -> None:
-        if now - self._window_start >= 1.0:
-            span = now - self._window_start
-            self._measured = self._window_count / span
-            self._window_start, self._window_count = now, 0
-        self._window_count += 1
 
     def on_throttle(self, retry_after: float | None) -> None:
         """A 429 came back: pause everyone until ``retry_after`` and slow the pace down."""

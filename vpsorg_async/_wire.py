@@ -187,34 +187,31 @@ def refused(exc: DeadlineWouldPass, row: Endpoint, path: str, attempt: int) -> V
     return RequestTimeoutError(str(exc), method=row.method, path=path, sent=False, attempts=attempt)
 
 
-def attempt_timeout(own: aiohttp.ClientTimeout, remaining: float) -> aiohttp.ClientTimeout:
-    """aiohttp's own total timer bounds the attempt (connection wait, send, headers, body).
+def attempt_timeout(own: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
+    """The timeouts aiohttp applies to one attempt: the session's own, less any total.
 
-    It is the timer bare aiohttp runs anyway, so the deadline costs nothing extra. The
-    session's other timeouts (a borrowed session's sock_read, say) still apply, and long
-    timeouts are not rounded up to whole seconds (aiohttp's default). The total is rounded
-    up to ``TIMEOUT_GRAIN`` so that consecutive calls share one (frozen, costly to build)
-    ``ClientTimeout``: a deadline may pass by at most that much. A deadline beyond
-    ``UNBOUNDED_TIMEOUT`` (``math.inf`` among them) sets no total of ours.
+    The attempt's deadline (the call's, and a borrowed session's total when that is shorter) is
+    held by ``_attempt_timer``, which is much cheaper per request than aiohttp's total timer. The
+    session's other timeouts (a borrowed session's sock_read, say) still apply, not rounded up
+    to whole seconds (aiohttp's default for long ones). The session we open has no total, so
+    it is used as it is; a borrowed session's is derived once, then reused while it stays.
     """
-    total: float | None = None
-    if remaining <= policy.UNBOUNDED_TIMEOUT:
-        total = math.ceil(remaining / policy.TIMEOUT_GRAIN) * policy.TIMEOUT_GRAIN
+    if own.total is None and own.ceil_threshold == math.inf:
+        return own
     last = _last_timeout
-    if last and last[0] is own and last[1] == total:  # identity: no hashing of ClientTimeout
-        shared: aiohttp.ClientTimeout = last[2]
+    if last and last[0] is own:  # identity: no hashing of ClientTimeout
+        shared: aiohttp.ClientTimeout = last[1]
         return shared
     limit = aiohttp.ClientTimeout(
-        total=own.total if total is None else min(total, own.total or total),
+        total=None,
         connect=own.connect,
         sock_read=own.sock_read,
         sock_connect=own.sock_connect,
         ceil_threshold=math.inf,
     )
-    _last_timeout[:] = (own, total, limit)
+    _last_timeout[:] = (own, limit)
     return limit
 
 
-#: The last timeout built, by the session timeout it came from (the same object call after
-#: call) and its total: consecutive calls share it.
+#: The last session timeout seen (the same object call after call) and what attempts use.
 _last_timeout: list[Any] = []

@@ -1,0 +1,108 @@
+"""Attempt deadlines held by one shared timer per 10 ms of deadlines, not one timer per request.
+
+An attempt (connection wait, send, headers, body) must end by its call's deadline. aiohttp's own
+``ClientTimeout(total=...)`` would do it, but it builds a timer per request: a ``TimerHandle``
+(with a copy of the context) pushed on the loop's heap and cancelled again, a ``TimeoutHandle``
+with its callback list, and a timer context entered and left around each read. That costs about
+26,000 instructions per request, more than the whole of this library's own path (measured with
+callgrind, ``benchmarks/README.md``).
+
+Here deadlines are rounded up to ``TIMEOUT_GRAIN`` and attempts that share one rounded deadline
+share one bucket and its one loop timer. An attempt adds its task to the bucket and takes it out
+again: two dict operations. When a bucket's time comes, its timer cancels the tasks still in it,
+and each one's attempt turns that cancellation into ``TimeoutError``, as ``asyncio.timeout``
+does: by the task's cancel count, so a cancellation from anyone else still goes through. A
+bucket that empties is dropped with its timer once a later one exists (new attempts join the
+latest), so the live timers are about those of the attempts in flight, not one per 10 ms of
+the last minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from . import _policy as policy
+
+__all__ = ["AttemptTimers", "Bucket"]
+
+
+class Bucket:
+    """The attempts due at one rounded deadline: task -> its cancel count when it came in."""
+
+    __slots__ = ("fired", "key", "tasks")
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        self.tasks: dict[asyncio.Task[object], int] = {}
+        self.fired = False
+
+
+class AttemptTimers:
+    """The attempt deadlines of one client, on the running loop's clock. One event loop."""
+
+    __slots__ = ("_buckets", "_handles", "_latest", "_loop")
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._latest = 0  # the key of the latest bucket made
+        self._buckets: dict[int, Bucket] = {}
+        self._handles: dict[int, asyncio.TimerHandle] = {}
+
+    def enter(self, task: asyncio.Task[object], remaining: float) -> Bucket | None:
+        """Bound ``task``'s attempt to ``remaining`` seconds from now (rounded up to
+        ``TIMEOUT_GRAIN``); None (nothing to leave) when that is beyond ``UNBOUNDED_TIMEOUT``."""
+        if remaining > policy.UNBOUNDED_TIMEOUT:
+            return None
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the first attempt, or a client used on a new loop
+            self._loop = loop
+            self._buckets.clear()  # the old loop's timers never run again
+            self._handles.clear()
+            self._latest = 0
+        key = math.ceil((loop.time() + remaining) / policy.TIMEOUT_GRAIN)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Bucket(key)
+            self._handles[key] = loop.call_at(key * policy.TIMEOUT_GRAIN, self._fire, key)
+            if key > self._latest:
+                latest = self._buckets.get(self._latest)
+                if latest is not None and not latest.tasks:  # emptied while it was the latest
+                    self._drop(self._latest)
+                self._latest = key
+        bucket.tasks[task] = task.cancelling()
+        return bucket
+
+    def leave(self, task: asyncio.Task[object], bucket: Bucket | None) -> None:
+        """``task``'s attempt ended (answered or failed): out of its bucket."""
+        if bucket is None or bucket.tasks.pop(task, None) is None:
+            return
+        if bucket.fired:
+            task.uncancel()  # the timer's cancel was swallowed on the way: withdraw it
+        elif not bucket.tasks and bucket.key < self._latest:  # nobody joins it any more
+            self._drop(bucket.key)
+
+    def expired(self, task: asyncio.Task[object], bucket: Bucket | None) -> bool:
+        """On ``CancelledError`` in ``task``'s attempt: True when it was the bucket's timer
+        alone (the attempt timed out), False when anyone else asked for it too (it goes on)."""
+        if bucket is None or not bucket.fired:
+            return False
+        entered = bucket.tasks.pop(task, None)
+        return entered is not None and task.uncancel() <= entered
+
+    def close(self) -> None:
+        """The client is closed: drop the timers no attempt waits on any more."""
+        for key in [key for key, bucket in self._buckets.items() if not bucket.tasks]:
+            self._drop(key)
+
+    def _drop(self, key: int) -> None:
+        del self._buckets[key]
+        self._handles.pop(key).cancel()
+
+    def _fire(self, key: int) -> None:
+        self._handles.pop(key, None)
+        bucket = self._buckets.pop(key, None)
+        if bucket is not None:
+            bucket.fired = True
+            for task in bucket.tasks:
+                task.cancel()
