@@ -148,14 +148,6 @@ class Events:
     on_retry: RetryHook | None = None
 
 
-def _head(
-    row: Endpoint, path: str, path_params: Mapping[str, int] | None, attempt: int
-) -> tuple[str, str, str, str, int | None, int]:
-    """The fields every record starts with: which call, which server, which attempt."""
-    server_id = path_params.get("server_id") if path_params else None
-    return row.name, row.method, row.path, path, server_id, attempt
-
-
 class Hooks:
     """What the session calls: builds each record once and hands it to every listening hook."""
 
@@ -165,71 +157,20 @@ class Hooks:
         sinks = list(sinks)
         #: The spans of waits and fleets, when the client traces (``_otel``).
         self.tracing = tracing
-        self._requests = [s.on_request for s in sinks if s.on_request is not None]
-        self._responses = [s.on_response for s in sinks if s.on_response is not None]
-        self._retries = [s.on_retry for s in sinks if s.on_retry is not None]
-        self._clock = clock
+        self.requests = [s.on_request for s in sinks if s.on_request is not None]
+        self.responses = [s.on_response for s in sinks if s.on_response is not None]
+        self.retries = [s.on_retry for s in sinks if s.on_retry is not None]
+        self.clock = clock
         self._failed: set[int] = set()  # ids of hooks whose failure was logged in full
 
-    def request(
-        self, row: Endpoint, path: str, path_params: Mapping[str, int] | None, attempt: int
-    ) -> None:
-        """Report that ``attempt`` of a call to ``row`` is about to be sent."""
-        if self._requests:
-            event = RequestEvent(*_head(row, path, path_params, attempt))
-            for hook in self._requests:
-                self._run(hook, event)
+    def call(
+        self, row: Endpoint, path: str, path_params: Mapping[str, int] | None, begun: float
+    ) -> CallReport:
+        """The reporter of one call to ``row`` that began at ``begun`` (the client's clock)."""
+        server_id = path_params.get("server_id") if path_params else None
+        return CallReport(self, (row.name, row.method, row.path, path, server_id), begun)
 
-    def response(
-        self,
-        row: Endpoint,
-        path: str,
-        path_params: Mapping[str, int] | None,
-        attempt: int,
-        *,
-        status: int | None,
-        started: float | None,
-        begun: float,
-        error: BaseException | None,
-        final: bool,
-    ) -> None:
-        """Report that ``attempt`` is over; ``started`` (``perf_counter``) is None if unsent."""
-        if self._responses:
-            event = ResponseEvent(
-                *_head(row, path, path_params, attempt),
-                status=status or None,
-                elapsed=0.0 if started is None else time.perf_counter() - started,
-                call_elapsed=self._clock() - begun,
-                error=error if isinstance(error, VPSOrgError) else None,
-                error_type=None if error is None else type(error).__name__,
-                final=final,
-                sent=started is not None,
-            )
-            for hook in self._responses:
-                self._run(hook, event)
-
-    def retry(
-        self,
-        row: Endpoint,
-        path: str,
-        path_params: Mapping[str, int] | None,
-        attempt: int,
-        *,
-        delay: float,
-        error: VPSOrgError,
-    ) -> None:
-        """Report that the call retries after ``delay`` seconds."""
-        if self._retries:
-            event = RetryEvent(
-                *_head(row, path, path_params, attempt),
-                delay=delay,
-                error=error,
-                error_type=type(error).__name__,
-            )
-            for hook in self._retries:
-                self._run(hook, event)
-
-    def _run(self, hook: Callable[[E], None], event: E) -> None:
+    def run(self, hook: Callable[[E], None], event: E) -> None:
         # A hook is the application's code, running in the middle of our request: whatever it
         # raises is its bug, not the call's outcome. Logged once in full, then quietly.
         try:
@@ -244,3 +185,64 @@ class Hooks:
                 type(event).__name__,
                 exc_info=first,
             )
+
+
+class CallReport:
+    """What one call reports, each record built once and handed to every listening hook.
+
+    Made once per call (only when something listens): what stays the same across the call's
+    attempts (endpoint, method, path template, path, server id, start) is kept here.
+    """
+
+    __slots__ = ("_begun", "_call", "_hooks")
+
+    def __init__(
+        self, hooks: Hooks, call: tuple[str, str, str, str, int | None], begun: float
+    ) -> None:
+        self._hooks = hooks
+        self._call = call
+        self._begun = begun
+
+    def request(self, attempt: int) -> None:
+        """Report that ``attempt`` is about to be sent."""
+        hooks = self._hooks
+        if hooks.requests:
+            event = RequestEvent(*self._call, attempt)
+            for hook in hooks.requests:
+                hooks.run(hook, event)
+
+    def response(
+        self,
+        attempt: int,
+        *,
+        status: int | None,
+        started: float | None,
+        error: BaseException | None,
+        final: bool,
+    ) -> None:
+        """Report that ``attempt`` is over; ``started`` (``perf_counter``) is None if unsent."""
+        hooks = self._hooks
+        if hooks.responses:
+            event = ResponseEvent(
+                *self._call,
+                attempt,
+                status=status or None,
+                elapsed=0.0 if started is None else time.perf_counter() - started,
+                call_elapsed=hooks.clock() - self._begun,
+                error=error if isinstance(error, VPSOrgError) else None,
+                error_type=None if error is None else type(error).__name__,
+                final=final,
+                sent=started is not None,
+            )
+            for hook in hooks.responses:
+                hooks.run(hook, event)
+
+    def retry(self, attempt: int, *, delay: float, error: VPSOrgError) -> None:
+        """Report that the call retries after ``delay`` seconds."""
+        hooks = self._hooks
+        if hooks.retries:
+            event = RetryEvent(
+                *self._call, attempt, delay=delay, error=error, error_type=type(error).__name__
+            )
+            for hook in hooks.retries:
+                hooks.run(hook, event)

@@ -207,6 +207,7 @@ class Session:
         delays = None  # made on the first retry: most calls never need one
         attempt = 0
         hooks = self.hooks
+        report = None if hooks is None else hooks.call(row, path, path_params, deadline - budget)
         task: Any = asyncio.current_task()  # whose attempts the deadline timers may cancel
         sent: float | None = None  # with hooks: when the attempt not yet reported was sent
         status = 0
@@ -226,8 +227,8 @@ class Session:
                     started = time.perf_counter()
                     status = 0
                     failure = None
-                    if hooks is not None:
-                        hooks.request(row, path, path_params, attempt)
+                    if report is not None:
+                        report.request(attempt)
                         sent = started
                     bucket = None
                     try:
@@ -280,11 +281,10 @@ class Session:
                     except ResponseDecodeError:
                         drop_connection(resp)  # its stream may be out of step: never reuse it
                         raise
-                    if hooks is not None:
-                        hooks.response(
-                            row, path, path_params, attempt, status=status, started=started,
-                            begun=deadline - budget, error=None, final=True,
-                        )  # fmt: skip
+                    if report is not None:
+                        report.response(
+                            attempt, status=status, started=started, error=None, final=True
+                        )
                     return result
                 except VPSOrgError as exc:
                     if isinstance(exc, RateLimitError):
@@ -306,12 +306,11 @@ class Session:
                     if self._clock() + delay >= deadline:
                         exc.add_note(f"not retried: the call's {budget} s deadline")
                         raise
-                    if hooks is not None:
-                        hooks.response(
-                            row, path, path_params, attempt, status=status, started=sent,
-                            begun=deadline - budget, error=exc, final=False,
-                        )  # fmt: skip
-                        hooks.retry(row, path, path_params, attempt, delay=delay, error=exc)
+                    if report is not None:
+                        report.response(
+                            attempt, status=status, started=sent, error=exc, final=False
+                        )
+                        report.retry(attempt, delay=delay, error=exc)
                         sent = None
                     self._retry_log.log(
                         logger, logging.INFO, (row.name, error_kind(exc), attempt),
@@ -322,11 +321,9 @@ class Session:
         except BaseException as exc:
             # The call ends in failure (or is cancelled): its one final record. Cold path: a
             # try costs nothing until something is raised.
-            if hooks is not None:
-                hooks.response(
-                    row, path, path_params, attempt, status=status if sent else 0, started=sent,
-                    begun=deadline - budget, error=exc, final=True,
-                )  # fmt: skip
+            if report is not None:
+                shown = status if sent else 0
+                report.response(attempt, status=shown, started=sent, error=exc, final=True)
             raise
 
     async def _wait_for_slot(
