@@ -367,7 +367,9 @@ class Session:
         if status == row.success:
             self._pacer.on_success()
             # As _decode does, but inline: one frame less on every call. None: a row without a model.
-            result = row.response and decode_json(body, row.response, secret=self._token, method=row.method, path=path, status=status)  # fmt: skip
+            result = row.response and decode_json(
+                body, row.response, secret=self._token, method=row.method, path=path, status=status
+            )
             if echo is not None and row.echo_id is not None:
                 check_echo(row, path, echo, echoed(row, result))
             return result
