@@ -374,8 +374,8 @@ class Session:
             result = row.response and decode_json(
                 body, row.response, secret=self._token, method=row.method, path=path, status=status
             )
-            if echo is not None and row.echo_id is not None:
-                check_echo(row, path, echo, echoed(row, result))
+            if echo is not None and row.echo_id and (got := echoed(row, result)) != echo:
+                check_echo(row, path, echo, got)  # raises StrayAnswerError
             return result
         if row.method == "DELETE" and status == 404 and attempt > 1:
             # An earlier attempt's answer was lost but it did delete: the goal is reached.
