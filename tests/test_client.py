@@ -374,6 +374,34 @@ async def test_closing_during_iteration_raises_a_library_error(
 # --- validation before anything is sent ----------------------------------------------------------
 
 
+class _CountsTurns:
+    """A pacer that lets every attempt go and counts the turns taken."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+
+    async def wait_turn(self, deadline: float) -> None:
+        self.turns += 1
+
+    def on_success(self) -> None:
+        return None
+
+    def on_throttle(self, retry_after: float | None) -> None:
+        return None
+
+
+async def test_a_closed_client_refuses_a_call_before_anything_else() -> None:
+    # get_server(1) takes the generated method's short way for ids alone; server_id=1 the general.
+    pacer = _CountsTurns()
+    client = Client("token", base_url=BASE, pacer=pacer)
+    await client.aclose()
+    with pytest.raises(ConfigurationError, match="closed"):
+        await client.get_server(1)
+    with pytest.raises(ConfigurationError, match="closed"):
+        await client.get_server(server_id=1)
+    assert pacer.turns == 0
+
+
 @pytest.mark.parametrize("server_id", [0, -1, True, False, "1", 1.5, None])
 @pytest.mark.parametrize(
     "name", ["get_server", "delete_server", "start_server", "stop_server", "reboot_server"]

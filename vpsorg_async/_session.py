@@ -48,7 +48,7 @@ from ._errors import (
 )
 from ._events import Hooks
 from ._logonce import LogThrottle, error_kind
-from ._ratelimit import DeadlineWouldPass
+from ._ratelimit import DeadlineWouldPass, RateLimiter
 from ._redact import redact
 from ._seams import Pacer
 from ._slots import Slots
@@ -103,6 +103,8 @@ class Session:
         self._clock = clock
         self._sleep = sleep
         self._pacer = pacer
+        # The in-process pacer's turn is taken by a plain call: no coroutine when none must wait.
+        self._reserve = pacer.reserve if type(pacer) is RateLimiter else None
         # Requests beyond the pool wait for a slot as small suspended coroutines (_slots).
         self._slots = Slots(max_connections)
         self._timers = AttemptTimers()
@@ -216,7 +218,10 @@ class Session:
                 attempt += 1
                 try:
                     try:
-                        await self._pacer.wait_turn(deadline)
+                        if self._reserve is None:
+                            await self._pacer.wait_turn(deadline)
+                        elif (wait := self._reserve(deadline)) > 0:
+                            await self._sleep(wait)
                     except DeadlineWouldPass as turn:
                         raise refused(turn, row, path, attempt) from None
                     remaining = self._time_left(row, path, deadline, attempt)
@@ -362,16 +367,15 @@ class Session:
         started: float = 0.0,
     ) -> Any:
         """The decoded model of a success, or the exception of anything else (raised). ``echo``:
-        the id asked for, checked against the answer's; ``started`` (``time.perf_counter``) is
-        when the attempt began, for the raw view (``_raw``), which reports the attempt's time."""
+        the id asked for, checked against the answer's; ``started``: when the attempt began."""
         if status == row.success:
             self._pacer.on_success()
             # As _decode does, but inline: one frame less on every call. None: a row without a model.
             result = row.response and decode_json(
                 body, row.response, secret=self._token, method=row.method, path=path, status=status
             )
-            if echo is not None and row.echo_id is not None:
-                check_echo(row, path, echo, echoed(row, result))
+            if echo is not None and row.echo_id and (got := echoed(row, result)) != echo:
+                check_echo(row, path, echo, got)  # raises StrayAnswerError
             return result
         if row.method == "DELETE" and status == 404 and attempt > 1:
             # An earlier attempt's answer was lost but it did delete: the goal is reached.
@@ -390,8 +394,6 @@ class Session:
         )
 
     def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
-        if row.response is None:
-            return None
-        return decode_json(
+        return row.response and decode_json(
             body, row.response, secret=self._token, method=row.method, path=path, status=status
         )
