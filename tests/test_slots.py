@@ -42,6 +42,36 @@ async def test_a_wait_past_its_timeout_gives_up_and_takes_nothing() -> None:
     assert slots.take_now()  # the slot went back to the pool, not to the waiter that gave up
 
 
+async def test_waits_due_within_one_grain_share_one_timer_and_leave_none_behind() -> None:
+    slots = Slots(1)
+    assert slots.take_now()
+    loop = asyncio.get_running_loop()
+    timers_before = len(loop._scheduled)  # type: ignore[attr-defined]
+    waits = [asyncio.create_task(slots.take(30.0)) for _ in range(100)]
+    await asyncio.sleep(0)
+    assert len(slots._due) <= 2
+    assert len(loop._scheduled) - timers_before == len(slots._due)  # type: ignore[attr-defined]
+    for _ in range(100):
+        slots.give()
+    assert all(await asyncio.gather(*waits))
+    assert slots._due == {}
+
+
+async def test_a_wait_timed_out_then_cancelled_hands_on_no_slot_it_never_had() -> None:
+    slots = Slots(1)
+    assert slots.take_now()
+    wait = asyncio.create_task(slots.take(30.0))
+    await asyncio.sleep(0)
+    (key,) = slots._due
+    slots._expire(key)
+    wait.cancel()  # ...and a cancel arrives before the wait runs again
+    with pytest.raises(asyncio.CancelledError):
+        await wait
+    assert not slots.take_now()  # the one slot is still held: none was made up
+    slots.give()
+    assert slots.take_now()
+
+
 async def test_a_slot_handed_to_a_cancelled_waiter_is_passed_on() -> None:
     slots = Slots(1)
     assert slots.take_now()
