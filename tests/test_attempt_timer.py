@@ -39,12 +39,21 @@ async def _attempt(timers: AttemptTimers, remaining: float, hold: asyncio.Event)
     return "answered"
 
 
-async def test_attempts_due_within_one_grain_share_one_timer() -> None:
+async def test_attempts_due_within_one_grain_share_one_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     timers, hold = AttemptTimers(), asyncio.Event()
+    # The hundred enter at one instant, mid-grain: real time could cross a grain's edge between
+    # two of them, and they would then rightly be due in two grains.
+    loop = asyncio.get_running_loop()
+    grain = policy.TIMEOUT_GRAIN
+    instant = (loop.time() // grain + 0.5) * grain
+    monkeypatch.setattr(loop, "time", lambda: instant)
     many = [asyncio.create_task(_attempt(timers, 30.0, hold)) for _ in range(100)]
-    later = asyncio.create_task(_attempt(timers, 30.0 + 3 * policy.TIMEOUT_GRAIN, hold))
+    later = asyncio.create_task(_attempt(timers, 30.0 + 3 * grain, hold))
     await asyncio.sleep(0)
     assert len(timers._handles) == 2  # one for the hundred, one for the later deadline
+    monkeypatch.undo()
     hold.set()
     assert await asyncio.gather(*many, later) == ["answered"] * 101
     assert len(timers._handles) == 1  # the hundred's emptied one went; the latest stays
