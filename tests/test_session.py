@@ -832,6 +832,32 @@ async def test_bodies_over_the_cap_are_refused(
     assert info.value.detail.endswith("...")
 
 
+async def test_a_sized_error_body_under_the_answer_cap_is_still_cut_at_the_error_cap(
+    mocked: aioresponses, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Larger than an error body may be (ERROR_BODY_BYTES), smaller than a detail answer may be:
+    # the error's own cap decides, so the body is streamed and cut, never read whole.
+    from vpsorg_async import _policy as policy
+    from vpsorg_async import _session
+    from vpsorg_async._body import read_capped as real
+
+    streamed: list[int] = []
+
+    async def spy(*args: Any) -> bytes:
+        got = await real(*args)
+        streamed.append(len(got))
+        return got
+
+    monkeypatch.setattr(_session, "read_capped", spy)
+    body = json.dumps({"detail": "d" * 3 * policy.ERROR_BODY_BYTES})
+    headers = {"Content-Length": str(len(body))}
+    mocked.get(BASE + "/servers/1/", status=404, body=body, headers=headers)
+    with pytest.raises(NotFoundError):
+        await client.get_server(1)
+    assert len(streamed) == 1
+    assert streamed[0] <= policy.ERROR_BODY_BYTES + 1  # cut one byte past the cap, as said
+
+
 @pytest.mark.parametrize("with_length", [True, False])
 async def test_a_body_at_the_cap_is_read(
     mocked: aioresponses, make_client: MakeClient, with_length: bool
