@@ -32,8 +32,7 @@ def plain_body(resp: aiohttp.ClientResponse, row: Endpoint, path: str, max_body:
     cut (its status still says what went wrong).
     """
     length = resp.content_length
-    # cap(), inline: this runs on every answer.
-    limit = min(row.max_body if resp.status == row.success else policy.ERROR_BODY_BYTES, max_body)
+    limit = cap(row, resp.status, max_body)
     if length is not None and length > limit:
         if resp.status != row.success:
             return False

@@ -14,7 +14,6 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ._endpoints import Endpoint
-from ._errors import ConfigurationError
 from ._validate import check_id, check_location, check_status
 
 if TYPE_CHECKING:
@@ -53,14 +52,10 @@ def endpoint(
         # The common call (every positional given, no keywords, nothing required by keyword)
         # skips the general argument handling: it is on every request's path.
         simple = not (required - set(positional))
-        # get_server(id) and the like: only ids, all positional, nothing else to sort or check.
-        ids_only = positional == row.path_params and not row.query_params and row.body is None
 
         @functools.wraps(declaration)
         async def method(self: C, *args: Any, **kwargs: Any) -> Any:
             if simple and not kwargs and len(args) == npos:
-                if ids_only:
-                    return await _send_ids(self, row, args)
                 values = defaults.copy()
                 values.update(zip(positional, args, strict=True))
                 return await self._invoke(row, values, body_fields)
@@ -82,18 +77,6 @@ def endpoint(
         return method  # type: ignore[return-value]
 
     return decorate
-
-
-def _send_ids(client: Client, row: Endpoint, ids: tuple[Any, ...]) -> Coroutine[Any, Any, Any]:
-    """``Client._invoke`` for a call of ids alone, given positionally: the same checks, in the
-    same order, without the dict of every argument (a plain function, as ``_invoke`` is)."""
-    session = client._session
-    if session.closed:
-        raise ConfigurationError("this Client is closed")
-    path_params = {}
-    for name, value in zip(row.path_params, ids, strict=True):
-        path_params[name] = check_id(name, value)
-    return session.call(row, path_params=path_params)
 
 
 def check_query(name: str, value: Any) -> str | int:

@@ -48,7 +48,7 @@ from ._errors import (
 )
 from ._events import Hooks
 from ._logonce import LogThrottle, error_kind
-from ._ratelimit import DeadlineWouldPass, RateLimiter
+from ._ratelimit import DeadlineWouldPass
 from ._redact import redact
 from ._seams import Pacer
 from ._slots import Slots
@@ -103,8 +103,6 @@ class Session:
         self._clock = clock
         self._sleep = sleep
         self._pacer = pacer
-        # The in-process pacer's turn is taken by a plain call: no coroutine when none must wait.
-        self._reserve = pacer.reserve if type(pacer) is RateLimiter else None
         # Requests beyond the pool wait for a slot as small suspended coroutines (_slots).
         self._slots = Slots(max_connections)
         self._timers = AttemptTimers()
@@ -218,10 +216,7 @@ class Session:
                 attempt += 1
                 try:
                     try:
-                        if self._reserve is None:
-                            await self._pacer.wait_turn(deadline)
-                        elif (wait := self._reserve(deadline)) > 0:
-                            await self._sleep(wait)
+                        await self._pacer.wait_turn(deadline)
                     except DeadlineWouldPass as turn:
                         raise refused(turn, row, path, attempt) from None
                     remaining = self._time_left(row, path, deadline, attempt)
@@ -370,10 +365,7 @@ class Session:
         the id asked for, checked against the answer's; ``started``: when the attempt began."""
         if status == row.success:
             self._pacer.on_success()
-            # As _decode does, but inline: one frame less on every call. None: a row without a model.
-            result = row.response and decode_json(
-                body, row.response, secret=self._token, method=row.method, path=path, status=status
-            )
+            result = self._decode(row, path, status, body)
             if echo is not None and row.echo_id and (got := echoed(row, result)) != echo:
                 check_echo(row, path, echo, got)  # raises StrayAnswerError
             return result
@@ -394,6 +386,7 @@ class Session:
         )
 
     def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
+        """The answer's model (None for a row without one, a delete's 204)."""
         return row.response and decode_json(
             body, row.response, secret=self._token, method=row.method, path=path, status=status
         )
