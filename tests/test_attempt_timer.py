@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import threading
 import time
 from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 
-from vpsorg_async import Client, RequestTimeoutError
+from vpsorg_async import Client, RequestTimeoutError, _attempt_timer
 from vpsorg_async import _policy as policy
-from vpsorg_async._attempt_timer import AttemptTimers
+from vpsorg_async._attempt_timer import AttemptTimers, current_task
 
 if TYPE_CHECKING:
     from conftest import Hanging
@@ -162,3 +164,71 @@ async def test_live_timers_follow_the_attempts_in_flight_not_the_last_minute() -
     assert all(held)
     for t in list(timers._handles):
         timers._handles[t].cancel()
+
+
+async def test_the_current_task_is_found_without_looking_up_the_running_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Looking up the running loop costs a getpid() system call on Linux, and asyncio's own
+    # current_task() does it each time: once per request was 7% of a request's CPU.
+    assert current_task() is asyncio.current_task()  # the first call learns this thread's loop
+    lookups = []
+
+    def counted() -> asyncio.AbstractEventLoop:
+        lookups.append(1)
+        return loop
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(asyncio, "get_running_loop", counted)
+    monkeypatch.setattr(asyncio.events, "get_running_loop", counted)
+    for _ in range(10):
+        task = current_task()
+        assert task is asyncio.current_task(loop)
+        assert task is not None
+        timers = AttemptTimers()
+        timers.leave(task, timers.enter(task, 60.0))
+    assert lookups == []
+
+
+def test_each_loop_and_each_thread_gets_its_own_task() -> None:
+    async def same() -> bool:
+        await asyncio.sleep(0)
+        return current_task() is asyncio.current_task()
+
+    assert asyncio.run(same())
+    assert asyncio.run(same())  # a new loop in the same thread: the old one has no task now
+    learned, checked = threading.Event(), threading.Event()
+    found: list[bool] = []
+
+    async def busy() -> None:  # the other thread's loop, held busy inside its task meanwhile
+        found.append(current_task() is asyncio.current_task())
+        learned.set()
+        checked.wait(5)
+
+    async def alongside() -> bool:
+        thread = threading.Thread(target=asyncio.run, args=(busy(),))
+        thread.start()
+        await asyncio.to_thread(learned.wait, 5)
+        try:
+            return current_task() is asyncio.current_task()  # not the other thread's task
+        finally:
+            checked.set()
+            thread.join(5)
+
+    assert asyncio.run(alongside())
+    assert found == [True]
+    assert current_task() is None  # no loop runs here now
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() only")
+def test_a_forked_child_forgets_the_parents_loop() -> None:
+    async def learn() -> int:
+        assert current_task() is asyncio.current_task()
+        pid = os.fork()  # inside a running task: the child's copy of the loop looks busy
+        if pid == 0:  # pragma: no cover (the child exits without reporting coverage)
+            os._exit(0 if _attempt_timer._home.loop is None else 1)
+        return pid
+
+    pid = asyncio.run(learn())
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -610,3 +610,9 @@ def test_timeouts_accept(value: float | None) -> None:
 def test_timeouts_refuse(value: Any) -> None:
     with pytest.raises(ValidationError, match="positive number of seconds"):
         check_timeout("timeout", value)
+
+
+def test_only_answer_models_are_decoded() -> None:
+    # Each answer model has its finishing pass; anything else is a mistake of the caller's.
+    with pytest.raises(TypeError, match="not an answer model: int"):
+        decode(5, int)

@@ -16,6 +16,7 @@ from vpsorg_async._ratelimit import (
     DeadlineWouldPass,
     RateLimiter,
 )
+from vpsorg_async._seams import Pacer
 from vpsorg_async.testing.examples import DETAIL_RESPONSE
 
 if TYPE_CHECKING:
@@ -31,33 +32,50 @@ def limiter(fake_time: ManualClock, rate: float | None = None) -> RateLimiter:
     return RateLimiter(rate, clock=fake_time, sleep=fake_time.sleep)
 
 
+async def turn(pacer: Pacer, deadline: float) -> None:
+    """Take a turn as the session does: await only what ``wait_turn`` gives to await."""
+    waiting = pacer.wait_turn(deadline)
+    if waiting is not None:
+        await waiting
+
+
 async def test_unpaced_never_waits(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time)
     for _ in range(100):
-        await pacer.wait_turn(FAR)
+        assert pacer.wait_turn(FAR) is None  # a turn taken at once: no coroutine to await
     assert fake_time.sleeps == []
     assert pacer.rate is None
+
+
+async def test_a_paced_turn_is_an_awaitable_sleep(fake_time: ManualClock) -> None:
+    pacer = limiter(fake_time, rate=2.0)
+    assert pacer.wait_turn(FAR) is None  # the first turn is free
+    waiting = pacer.wait_turn(FAR)
+    assert waiting is not None
+    assert fake_time.sleeps == []  # nothing slept until the turn is awaited
+    await waiting
+    assert fake_time.sleeps == [pytest.approx(0.5)]
 
 
 async def test_a_pace_spaces_requests_evenly(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time, rate=2.0)
     for _ in range(4):
-        await pacer.wait_turn(FAR)
+        await turn(pacer, FAR)
     assert fake_time.sleeps == [0.5, 0.5, 0.5]
     fake_time.advance(10)  # idle time is not banked as a burst beyond one slot
-    await pacer.wait_turn(FAR)
-    await pacer.wait_turn(FAR)
+    await turn(pacer, FAR)
+    await turn(pacer, FAR)
     assert fake_time.sleeps == [0.5, 0.5, 0.5, 0.5]
 
 
 async def test_a_wait_past_the_deadline_is_refused(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time, rate=1.0)
-    await pacer.wait_turn(FAR)
+    await turn(pacer, FAR)
     with pytest.raises(DeadlineWouldPass, match="past the call's deadline") as info:
-        await pacer.wait_turn(fake_time.now + 0.5)
+        await turn(pacer, fake_time.now + 0.5)
     assert info.value.wait == 1.0
     assert fake_time.sleeps == []
-    await pacer.wait_turn(FAR)  # the refused request reserved no slot
+    await turn(pacer, FAR)  # the refused request reserved no slot
     assert fake_time.sleeps == [1.0]
 
 
@@ -65,11 +83,11 @@ async def test_a_throttle_pauses_everyone_until_retry_after(fake_time: ManualClo
     pacer = limiter(fake_time)
     pacer.on_throttle(5.0)
     pacer.on_throttle(2.0)  # a shorter hint does not shorten the pause
-    await pacer.wait_turn(FAR)
+    await turn(pacer, FAR)
     assert fake_time.sleeps == [5.0]
     pacer.on_throttle(30.0)
     with pytest.raises(DeadlineWouldPass):
-        await pacer.wait_turn(fake_time.now + 10)
+        await turn(pacer, fake_time.now + 10)
 
 
 @pytest.mark.parametrize("retry_after", [None, 0.0, -3.0])
@@ -78,7 +96,7 @@ async def test_a_throttle_without_a_hint_does_not_pause(
 ) -> None:
     pacer = limiter(fake_time)
     pacer.on_throttle(retry_after)
-    await pacer.wait_turn(FAR)
+    await turn(pacer, FAR)
     assert fake_time.sleeps == []
     assert pacer.rate == MIN_RATE  # nothing measured yet: the slowest pace
 
@@ -114,7 +132,7 @@ async def test_a_configured_pace_recovers_to_its_limit(fake_time: ManualClock) -
 async def test_an_unconfigured_pace_is_measured_and_lifted_again(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time)
     for _ in range(5):
-        await pacer.wait_turn(FAR)
+        await turn(pacer, FAR)
     pacer.on_throttle(None)  # five requests within the first second: 5/s
     assert pacer.rate == pytest.approx(5 * DECREASE_FACTOR)
     for _ in range(100):
@@ -127,9 +145,9 @@ async def test_an_unconfigured_pace_is_measured_and_lifted_again(fake_time: Manu
 async def test_the_rate_is_measured_over_one_second_windows(fake_time: ManualClock) -> None:
     pacer = limiter(fake_time)
     for _ in range(8):
-        await pacer.wait_turn(FAR)
+        await turn(pacer, FAR)
     fake_time.advance(2.0)
-    await pacer.wait_turn(FAR)  # closes the window: 8 requests in 2 s
+    await turn(pacer, FAR)  # closes the window: 8 requests in 2 s
     pacer.on_throttle(None)
     assert pacer.rate == pytest.approx(4 * DECREASE_FACTOR)
 

@@ -21,10 +21,45 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import threading
 
 from . import _policy as policy
 
-__all__ = ["AttemptTimers", "Bucket"]
+__all__ = ["AttemptTimers", "Bucket", "current_task"]
+
+
+class _Home(threading.local):
+    """Per thread: the event loop of the last attempt made in it."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+_home = _Home()
+if hasattr(os, "register_at_fork"):  # a forked child's loops are new: forget the parent's
+    os.register_at_fork(after_in_child=lambda: setattr(_home, "loop", None))
+
+
+def current_task() -> asyncio.Task[object] | None:
+    """The running task (whose attempt ``enter`` bounds), as ``asyncio.current_task()``.
+
+    ``asyncio.current_task()`` first looks up the running loop, and on Linux that lookup makes a
+    ``getpid()`` system call (CPython checks that the loop was not inherited across a fork). Two
+    such lookups per request were about 6 µs of system time, 7% of a request's CPU at 64 in
+    flight (strace; ``benchmarks/README.md``). Here the loop of this thread's last attempt is
+    asked first: it has a current task only while it runs, and only one loop runs in a thread at
+    a time. The running loop is looked up when it has none (the first call, or a new loop).
+    """
+    loop = _home.loop
+    if loop is not None:
+        task = asyncio.current_task(loop)
+        if task is not None:
+            return task
+    try:
+        loop = _home.loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return asyncio.current_task(loop)
 
 
 class Bucket:
@@ -54,7 +89,7 @@ class AttemptTimers:
         ``TIMEOUT_GRAIN``); None (nothing to leave) when that is beyond ``UNBOUNDED_TIMEOUT``."""
         if remaining > policy.UNBOUNDED_TIMEOUT:
             return None
-        loop = asyncio.get_running_loop()
+        loop = task.get_loop()  # not asyncio.get_running_loop(): see current_task
         if loop is not self._loop:  # the first attempt, or a client used on a new loop
             self._loop = loop
             self._buckets.clear()  # the old loop's timers never run again

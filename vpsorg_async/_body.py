@@ -31,16 +31,20 @@ def plain_body(resp: aiohttp.ClientResponse, row: Endpoint, path: str, max_body:
     An answer over its cap is refused unread; an error body over its cap is streamed and
     cut (its status still says what went wrong).
     """
-    length = resp.content_length
+    headers = resp.headers
+    sized = headers.get(hdrs.CONTENT_LENGTH)  # checked by aiohttp's parser: digits only
+    if sized is None:
+        return False
+    length = int(sized)
     limit = cap(row, resp.status, max_body)
-    if length is not None and length > limit:
+    if length > limit:
         if resp.status != row.success:
             return False
         raise ResponseDecodeError(
             f"body of {length} bytes exceeds the {limit}-byte cap",
             method=row.method, path=path, status=resp.status,
         )  # fmt: skip
-    return length is not None and hdrs.CONTENT_ENCODING not in resp.headers
+    return hdrs.CONTENT_ENCODING not in headers
 
 
 async def read_capped(

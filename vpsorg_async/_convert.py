@@ -19,6 +19,7 @@ for request bodies and for the CLI's JSON output, off the hot path.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -48,27 +49,37 @@ def _finish_server(server: Server) -> None:
         _set(server, "updated_at", server.updated_at.replace(tzinfo=UTC))
 
 
-def _finish(value: Any) -> None:
-    """Statuses to members and naive timestamps to UTC, in place (the objects are fresh)."""
-    if isinstance(value, ServerList):
-        for server in value.results:
-            _finish_server(server)
-    elif isinstance(value, Server):
-        _finish_server(value)
-    elif isinstance(value, ActionResult):
-        known = _STATUSES.get(value.server.status)
-        if known is not None:
-            _set(value.server, "status", known)
+def _finish_list(servers: ServerList) -> None:
+    for server in servers.results:
+        _finish_server(server)
 
 
-_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+def _finish_action(result: ActionResult) -> None:
+    known = _STATUSES.get(result.server.status)
+    if known is not None:
+        _set(result.server, "status", known)
 
 
-def _decoder(cls: type[T]) -> msgspec.json.Decoder[T]:
-    decoder = _decoders.get(cls)
-    if decoder is None:
-        decoder = _decoders[cls] = msgspec.json.Decoder(cls)
-    return decoder
+def _finisher(cls: type[Any]) -> Callable[[Any], None]:
+    """The pass that finishes fresh objects of ``cls``, in place: statuses to members and naive
+    timestamps to UTC."""
+    if issubclass(cls, ServerList):
+        return _finish_list
+    if issubclass(cls, ActionResult):
+        return _finish_action
+    if issubclass(cls, Server):
+        return _finish_server
+    raise TypeError(f"not an answer model: {cls.__name__}")
+
+
+#: An answer model -> its decoder and its finishing pass (made on first use: one dictionary
+#: lookup per answer, then no type dispatch).
+_decoders: dict[type[Any], tuple[msgspec.json.Decoder[Any], Callable[[Any], None]]] = {}
+
+
+def _decoder(cls: type[T]) -> tuple[msgspec.json.Decoder[T], Callable[[Any], None]]:
+    found = _decoders[cls] = (msgspec.json.Decoder(cls), _finisher(cls))
+    return found
 
 
 _AT = re.compile(r" - at `\$(.*)`$")
@@ -103,14 +114,15 @@ def decode_json(
 
     The error is raised outside the ``except`` blocks: it chains nothing.
     """
+    decoder, finish = _decoders.get(cls) or _decoder(cls)
     try:
-        value: T = (_decoders.get(cls) or _decoder(cls)).decode(body)
+        value: T = decoder.decode(body)
     except msgspec.ValidationError as exc:
         problem = _problem(exc, cls)
     except (msgspec.DecodeError, RecursionError) as exc:
         problem = f"body is not JSON ({type(exc).__name__}): {body_excerpt(body, secret)!r}"
     else:
-        _finish(value)
+        finish(value)
         return value
     raise ResponseDecodeError(problem, method=method, path=path, status=status)
 
@@ -122,7 +134,7 @@ def decode(data: Any, cls: type[T], *, method: str = "", path: str = "", status:
     except msgspec.ValidationError as exc:
         problem = _problem(exc, cls)
     else:
-        _finish(value)
+        _finisher(cls)(value)
         return value
     raise ResponseDecodeError(problem, method=method, path=path, status=status)
 

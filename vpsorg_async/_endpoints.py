@@ -8,6 +8,8 @@ rows by ``_client.endpoint`` and a test holds the two together.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
@@ -62,6 +64,13 @@ class Endpoint:
     idempotent: bool
     echo_id: str | None = None
     max_body: int = policy.ANSWER_BYTES
+    #: Reads ``echo_id`` from a decoded answer (None where it is None): made once per row, as
+    #: it is read on every answer.
+    echo: Callable[[Any], Any] | None = attrs.field(init=False, eq=False, repr=False)
+
+    @echo.default
+    def _echo_reader(self) -> Callable[[Any], Any] | None:
+        return None if self.echo_id is None else operator.attrgetter(self.echo_id)
 
     @property
     def body_fields(self) -> tuple[str, ...]:

@@ -17,6 +17,8 @@ deadline and run on an injectable clock and sleep (tests never wait for real).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from ._deadline import Clock, Sleep
 
 #: Never pace below one request every two seconds, whatever the throttling.
@@ -81,11 +83,11 @@ class RateLimiter:
         self._window_count += 1
         return wait
 
-    async def wait_turn(self, deadline: float) -> None:
-        """Wait for this request's turn (``reserve``, then sleep the wait): the ``Pacer`` seam."""
+    def wait_turn(self, deadline: float) -> Awaitable[None] | None:
+        """This request's turn (``reserve``): None to go now, else the sleep of the wait. The
+        ``Pacer`` seam; an unpaced request makes no coroutine."""
         wait = self.reserve(deadline)
-        if wait > 0:
-            await self._sleep(wait)
+        return self._sleep(wait) if wait > 0 else None
 
     def on_throttle(self, retry_after: float | None) -> None:
         """A 429 came back: pause everyone until ``retry_after`` and slow the pace down."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
 import attrs
@@ -46,9 +46,11 @@ __all__ = [
 class Pacer(Protocol):
     """Paces every request attempt of a client (and, shared, of many clients)."""
 
-    async def wait_turn(self, deadline: float) -> None:
-        """Return when this attempt may go; take nothing and raise rather than wait past
-        ``deadline`` (a time on the client's clock).
+    def wait_turn(self, deadline: float) -> Awaitable[None] | None:
+        """Take this attempt's turn: None when it may go now, else an awaitable that returns
+        when it may go. Take nothing and raise rather than wait past ``deadline`` (a time on
+        the client's clock). An ``async def`` fits; a pacer that can tell at once answers None,
+        sparing every unpaced request a coroutine (the in-process pacer does).
 
         Raises:
             _ratelimit.DeadlineWouldPass: the turn (or a 429's pause) comes after ``deadline``.

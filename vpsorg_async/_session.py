@@ -32,7 +32,7 @@ import yarl
 
 from . import _policy as policy
 from ._answers import error_from_response
-from ._attempt_timer import AttemptTimers
+from ._attempt_timer import AttemptTimers, current_task
 from ._body import plain_body, read_capped
 from ._convert import decode_json, encode_body
 from ._deadline import Clock, Sleep
@@ -53,10 +53,9 @@ from ._redact import redact
 from ._seams import Pacer
 from ._slots import Slots
 from ._wire import (
-    attempt_timeout,
+    attempt_limits,
     check_echo,
     drop_connection,
-    echoed,
     is_retryable,
     outcome_unknown,
     parse_retry_after,
@@ -106,6 +105,10 @@ class Session:
         # Requests beyond the pool wait for a slot as small suspended coroutines (_slots).
         self._slots = Slots(max_connections)
         self._timers = AttemptTimers()
+        #: (aiohttp session, its total, the timeouts aiohttp applies to each attempt on it)
+        self._limits: tuple[aiohttp.ClientSession, float | None, aiohttp.ClientTimeout] | None = (
+            None
+        )
         # A retry line is logged once per interval per (endpoint, error, retry number): one
         # call shows each of its retries, a thousand calls failing alike a few lines.
         self._retry_log = LogThrottle(clock)
@@ -208,7 +211,7 @@ class Session:
         attempt = 0
         hooks = self.hooks
         report = None if hooks is None else hooks.call(row, path, path_params, deadline - budget)
-        task: Any = asyncio.current_task()  # whose attempts the deadline timers may cancel
+        task: Any = current_task()  # whose attempts the deadline timers may cancel
         sent: float | None = None  # with hooks: when the attempt not yet reported was sent
         status = 0
         try:
@@ -216,10 +219,14 @@ class Session:
                 attempt += 1
                 try:
                     try:
-                        await self._pacer.wait_turn(deadline)
-                    except DeadlineWouldPass as turn:
-                        raise refused(turn, row, path, attempt) from None
-                    remaining = self._time_left(row, path, deadline, attempt)
+                        turn = self._pacer.wait_turn(deadline)
+                        if turn is not None:
+                            await turn
+                    except DeadlineWouldPass as late:
+                        raise refused(late, row, path, attempt) from None
+                    remaining = deadline - self._clock()
+                    if remaining <= 0:
+                        raise self._late(row, path, attempt)
                     if not self._slots.take_now():
                         remaining = await self._wait_for_slot(
                             row, path, deadline, attempt, remaining
@@ -233,9 +240,12 @@ class Session:
                     bucket = None
                     try:
                         http = self._http()
-                        own = http.timeout  # a borrowed session's total bounds the attempt too
+                        limits = self._limits
+                        if limits is None or limits[0] is not http:  # once per HTTP session
+                            limits = self._limits = (http, *attempt_limits(http.timeout))
+                        total = limits[1]  # a borrowed session's total bounds the attempt too
                         bucket = self._timers.enter(
-                            task, remaining if own.total is None else min(remaining, own.total)
+                            task, remaining if total is None or remaining < total else total
                         )
                         async with http.request(
                             row.method,
@@ -244,7 +254,7 @@ class Session:
                             json=payload,
                             headers=self._request_headers,
                             allow_redirects=False,
-                            timeout=attempt_timeout(own),
+                            timeout=limits[2],
                         ) as resp:
                             status = resp.status
                             if plain_body(resp, row, path, self._max_body):
@@ -335,20 +345,18 @@ class Session:
                 f"no free connection within the call's deadline ({self._max_connections} in use)",
                 method=row.method, path=path, sent=False, attempts=attempt,
             )  # fmt: skip
-        try:
-            return self._time_left(row, path, deadline, attempt)
-        except RequestTimeoutError:
-            self._slots.give()
-            raise
-
-    def _time_left(self, row: Endpoint, path: str, deadline: float, attempt: int) -> float:
         remaining = deadline - self._clock()
         if remaining <= 0:
-            raise RequestTimeoutError(
-                "the call's deadline passed",
-                method=row.method, path=path, sent=False, attempts=attempt,
-            )  # fmt: skip
+            self._slots.give()
+            raise self._late(row, path, attempt)
         return remaining
+
+    @staticmethod
+    def _late(row: Endpoint, path: str, attempt: int) -> RequestTimeoutError:
+        """The error of an attempt whose call's deadline passed before it was sent."""
+        return RequestTimeoutError(
+            "the call's deadline passed", method=row.method, path=path, sent=False, attempts=attempt
+        )
 
     def _outcome(
         self,
@@ -366,7 +374,7 @@ class Session:
         if status == row.success:
             self._pacer.on_success()
             result = self._decode(row, path, status, body)
-            if echo is not None and row.echo_id and (got := echoed(row, result)) != echo:
+            if echo is not None and row.echo is not None and (got := row.echo(result)) != echo:
                 check_echo(row, path, echo, got)  # raises StrayAnswerError
             return result
         if row.method == "DELETE" and status == 404 and attempt > 1:

@@ -10,9 +10,7 @@ dropping a connection that carried a stray answer.
 from __future__ import annotations
 
 import email.utils
-import functools
 import math
-import operator
 import time
 from typing import Any
 
@@ -34,10 +32,9 @@ from ._ratelimit import DeadlineWouldPass
 from ._redact import excerpt, redact
 
 __all__ = [
-    "attempt_timeout",
+    "attempt_limits",
     "check_echo",
     "drop_connection",
-    "echoed",
     "is_retryable",
     "outcome_unknown",
     "parse_retry_after",
@@ -136,23 +133,12 @@ def _summary(exc: aiohttp.ClientError, secret: str) -> str:
     return f"{type(exc).__name__}: {shown}".rstrip(": ")
 
 
-def echoed(row: Endpoint, result: Any) -> Any:
-    """The id a decoded answer repeats, where ``row.echo_id`` says it does."""
-    assert row.echo_id is not None
-    return _getter(row.echo_id)(result)
-
-
 def check_echo(row: Endpoint, path: str, expected: int, answered: Any) -> None:
     """Raise ``StrayAnswerError`` unless the answer repeats the id ``expected``."""
     if answered != expected:
         raise StrayAnswerError(
             expected=expected, answered=answered, method=row.method, path=path, status=row.success
         )
-
-
-@functools.cache
-def _getter(echo_id: str) -> operator.attrgetter[Any]:
-    return operator.attrgetter(echo_id)
 
 
 def drop_connection(resp: aiohttp.ClientResponse) -> None:
@@ -187,21 +173,18 @@ def refused(exc: DeadlineWouldPass, row: Endpoint, path: str, attempt: int) -> V
     return RequestTimeoutError(str(exc), method=row.method, path=path, sent=False, attempts=attempt)
 
 
-def attempt_timeout(own: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
-    """The timeouts aiohttp applies to one attempt: the session's own, less any total.
+def attempt_limits(own: aiohttp.ClientTimeout) -> tuple[float | None, aiohttp.ClientTimeout]:
+    """A session's total (which bounds each attempt too), and the timeouts aiohttp applies to
+    one attempt: the session's own, less any total.
 
     The attempt's deadline (the call's, and a borrowed session's total when that is shorter) is
     held by ``_attempt_timer``, which is much cheaper per request than aiohttp's total timer. The
     session's other timeouts (a borrowed session's sock_read, say) still apply, not rounded up
     to whole seconds (aiohttp's default for long ones). The session we open has no total, so
-    it is used as it is; a borrowed session's is derived once, then reused while it stays.
+    its own are used as they are. Asked once per HTTP session (``Session`` keeps the answer).
     """
     if own.total is None and own.ceil_threshold == math.inf:
-        return own
-    last = _last_timeout
-    if last and last[0] is own:  # identity: no hashing of ClientTimeout
-        shared: aiohttp.ClientTimeout = last[1]
-        return shared
+        return None, own
     limit = aiohttp.ClientTimeout(
         total=None,
         connect=own.connect,
@@ -209,9 +192,4 @@ def attempt_timeout(own: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
         sock_connect=own.sock_connect,
         ceil_threshold=math.inf,
     )
-    _last_timeout[:] = (own, limit)
-    return limit
-
-
-#: The last session timeout seen (the same object call after call) and what attempts use.
-_last_timeout: list[Any] = []
+    return own.total, limit

@@ -155,7 +155,9 @@ class RedisPacer:
                 if wait > 0:
                     await self._sleep(wait)
                 return
-        await self.fallback.wait_turn(deadline)
+        turn = self.fallback.wait_turn(deadline)
+        if turn is not None:
+            await turn
 
     def on_success(self) -> None:
         """See ``_seams.Pacer.on_success``: counted, and told to Redis with the next turn."""
