@@ -169,3 +169,11 @@ def test_endpoint_is_exported_and_typed() -> None:
     row = ENDPOINTS["get_server"]
     assert isinstance(row, Endpoint)
     assert attrs.has(Endpoint)
+
+
+def test_every_answer_cap_is_at_least_the_error_cap() -> None:
+    # _body.plain_body reads a sized body no larger than ERROR_BODY_BYTES (and the client's cap)
+    # without asking its row: that holds only while no row allows less.
+    from vpsorg_async import _policy as policy
+
+    assert all(row.max_body >= policy.ERROR_BODY_BYTES for row in ENDPOINTS.values())

@@ -36,6 +36,8 @@ def plain_body(resp: aiohttp.ClientResponse, row: Endpoint, path: str, max_body:
     if sized is None:
         return False
     length = int(sized)
+    if length <= policy.ERROR_BODY_BYTES and length <= max_body:  # within every cap: most bodies
+        return hdrs.CONTENT_ENCODING not in headers
     limit = cap(row, resp.status, max_body)
     if length > limit:
         if resp.status != row.success:

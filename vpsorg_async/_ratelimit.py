@@ -63,8 +63,9 @@ class RateLimiter:
         """The current pace in requests per second (None: not paced)."""
         return self._rate
 
-    def reserve(self, deadline: float) -> float:
-        """Take this request's turn; return how long to wait for it (0: go now).
+    def wait_turn(self, deadline: float) -> Awaitable[None] | None:
+        """Take this request's turn: None to go now, else the sleep of the wait (the ``Pacer``
+        seam; an unpaced request makes no coroutine).
 
         Raises DeadlineWouldPass, taking nothing, rather than wait past ``deadline``.
         """
@@ -81,12 +82,6 @@ class RateLimiter:
             self._measured = self._window_count / (now - self._window_start)
             self._window_start, self._window_count = now, 0
         self._window_count += 1
-        return wait
-
-    def wait_turn(self, deadline: float) -> Awaitable[None] | None:
-        """This request's turn (``reserve``): None to go now, else the sleep of the wait. The
-        ``Pacer`` seam; an unpaced request makes no coroutine."""
-        wait = self.reserve(deadline)
         return self._sleep(wait) if wait > 0 else None
 
     def on_throttle(self, retry_after: float | None) -> None:

@@ -247,7 +247,9 @@ class Session:
                         bucket = self._timers.enter(
                             task, remaining if total is None or remaining < total else total
                         )
-                        async with http.request(
+                        # Awaited, not entered: ``async with`` would make four more coroutines
+                        # per request (the manager's and the response's enter and exit).
+                        resp = await http.request(
                             row.method,
                             target,
                             params=query,
@@ -255,13 +257,16 @@ class Session:
                             headers=self._request_headers,
                             allow_redirects=False,
                             timeout=limits[2],
-                        ) as resp:
+                        )
+                        try:
                             status = resp.status
                             if plain_body(resp, row, path, self._max_body):
                                 body_bytes = await resp.read()
                             else:
                                 body_bytes = await read_capped(resp, row, path, self._max_body)
                             headers = resp.headers
+                        finally:
+                            resp.release()  # the connection back to the pool (closed if unread)
                     except (aiohttp.ClientError, TimeoutError) as exc:
                         failure = transport_error(exc, row, path, attempt, remaining, self._token)
                     except asyncio.CancelledError:
