@@ -236,9 +236,8 @@ class Client:
             body = row.body(**{f: values[f] for f in body_fields if f in values})
         if values.get("reconcile") and isinstance(body, CreateServer):
             return create_reconciled(self, row, body, timeout)
-        return self._session.call(
-            row, path_params=path_params, query=query, body=body, timeout=timeout
-        )
+        # Positional: a call with keywords binds them through a dict, on every request.
+        return self._session.call(row, path_params, query, body, timeout)
 
     async def find_server(
         self, *, name: str, location: str | None = None, timeout: float | None = None

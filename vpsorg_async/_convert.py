@@ -104,13 +104,14 @@ def _problem(exc: msgspec.ValidationError, cls: type[Any]) -> str:
 def decode_json(
     body: bytes,
     cls: type[T],
-    *,
     secret: str | None = None,
     method: str = "",
     path: str = "",
     status: int = 0,
 ) -> T:
     """Parse a success answer into ``cls``; anything else is a ResponseDecodeError.
+
+    Its parameters may be given by position: keywords are bound through a dict, on every answer.
 
     The error is raised outside the ``except`` blocks: it chains nothing.
     """

@@ -189,11 +189,11 @@ class Session:
     async def call(
         self,
         row: Endpoint,
-        *,
         path_params: Mapping[str, int] | None = None,
         query: Mapping[str, str | int] | None = None,
         body: Any = None,
         timeout: float | None = None,
+        *,
         url: str | None = None,
     ) -> Any:
         """Send ``row`` with retries within one overall deadline; return the decoded model or None.
@@ -401,5 +401,5 @@ class Session:
     def _decode(self, row: Endpoint, path: str, status: int, body: bytes) -> Any:
         """The answer's model (None for a row without one, a delete's 204)."""
         return row.response and decode_json(
-            body, row.response, secret=self._token, method=row.method, path=path, status=status
+            body, row.response, self._token, row.method, path, status
         )
