@@ -28,8 +28,8 @@ def _task() -> asyncio.Task[object]:
 
 async def _attempt(timers: AttemptTimers, remaining: float, hold: asyncio.Event) -> str:
     """What Session.call does around one attempt, with ``hold`` standing in for the network."""
-    task = _task()
-    bucket = timers.enter(task, remaining)
+    task, bucket = timers.enter(remaining)
+    assert task is _task()
     try:
         await hold.wait()
     except asyncio.CancelledError:
@@ -94,8 +94,7 @@ async def test_a_swallowed_timeout_cancel_is_withdrawn_when_the_attempt_leaves()
     timers = AttemptTimers()
 
     async def swallowing() -> int:
-        task = _task()
-        bucket = timers.enter(task, 0.01)
+        task, bucket = timers.enter(0.01)
         try:
             with contextlib.suppress(asyncio.CancelledError):  # something on the way caught it
                 await asyncio.sleep(1)
@@ -103,7 +102,7 @@ async def test_a_swallowed_timeout_cancel_is_withdrawn_when_the_attempt_leaves()
             timers.leave(task, bucket)
             timers.leave(task, bucket)  # leaving twice withdraws nothing more
         await asyncio.sleep(0)  # no cancel is pending any more
-        return task.cancelling()
+        return int(task.cancelling())
 
     assert await asyncio.create_task(swallowing()) == 0
 
@@ -111,7 +110,7 @@ async def test_a_swallowed_timeout_cancel_is_withdrawn_when_the_attempt_leaves()
 async def test_an_unbounded_deadline_sets_no_timer() -> None:
     timers = AttemptTimers()
     task = _task()
-    assert timers.enter(task, policy.UNBOUNDED_TIMEOUT * 2) is None
+    assert timers.enter(policy.UNBOUNDED_TIMEOUT * 2) == (None, None)
     assert not timers._handles
     timers.leave(task, None)
     assert not timers.expired(task, None)
@@ -121,7 +120,7 @@ def test_a_new_loop_starts_afresh() -> None:
     timers = AttemptTimers()
 
     async def enter_once() -> int:
-        timers.enter(_task(), 60.0)
+        timers.enter(60.0)
         return len(timers._handles)
 
     assert asyncio.run(enter_once()) == 1
@@ -156,12 +155,22 @@ async def test_a_timed_out_attempt_leaves_its_task_uncancelled(
 async def test_live_timers_follow_the_attempts_in_flight_not_the_last_minute() -> None:
     timers, task = AttemptTimers(), _task()
     for step in range(200):  # one attempt after another, each due one grain later
-        bucket = timers.enter(task, 30.0 + step * policy.TIMEOUT_GRAIN)
+        entered, bucket = timers.enter(30.0 + step * policy.TIMEOUT_GRAIN)
+        assert entered is task
         timers.leave(task, bucket)
     assert len(timers._handles) == 1  # the latest only; 199 emptied ones were dropped
-    held = [timers.enter(asyncio.create_task(asyncio.sleep(0)), 60.0 + i) for i in range(3)]
+    release = asyncio.Event()
+
+    async def hold(later: float) -> None:  # an attempt in flight until released
+        _, bucket = timers.enter(60.0 + later)
+        assert bucket is not None
+        await release.wait()
+
+    holders = [asyncio.create_task(hold(i)) for i in range(3)]
+    await asyncio.sleep(0)  # each has entered
     assert len(timers._handles) == 3  # in flight: kept (the latest empty one went)
-    assert all(held)
+    release.set()
+    await asyncio.gather(*holders)
     for t in list(timers._handles):
         timers._handles[t].cancel()
 
@@ -182,11 +191,11 @@ async def test_the_current_task_is_found_without_looking_up_the_running_loop(
     monkeypatch.setattr(asyncio, "get_running_loop", counted)
     monkeypatch.setattr(asyncio.events, "get_running_loop", counted)
     for _ in range(10):
-        task = current_task()
-        assert task is asyncio.current_task(loop)
-        assert task is not None
+        assert current_task() is asyncio.current_task(loop)
         timers = AttemptTimers()
-        timers.leave(task, timers.enter(task, 60.0))
+        task, bucket = timers.enter(60.0)
+        assert task is asyncio.current_task(loop)
+        timers.leave(task, bucket)
     assert lookups == []
 
 

@@ -23,6 +23,7 @@ import asyncio
 import math
 import os
 import threading
+from typing import Any
 
 from . import _policy as policy
 
@@ -84,12 +85,19 @@ class AttemptTimers:
         self._buckets: dict[int, Bucket] = {}
         self._handles: dict[int, asyncio.TimerHandle] = {}
 
-    def enter(self, task: asyncio.Task[object], remaining: float) -> Bucket | None:
-        """Bound ``task``'s attempt to ``remaining`` seconds from now (rounded up to
-        ``TIMEOUT_GRAIN``); None (nothing to leave) when that is beyond ``UNBOUNDED_TIMEOUT``."""
+    def enter(self, remaining: float) -> tuple[Any, Bucket | None]:
+        """Bound the running task's attempt to ``remaining`` seconds from now (rounded up to
+        ``TIMEOUT_GRAIN``): that task and its bucket, for ``leave`` and ``expired``; no bucket
+        (nothing to leave) when that is beyond ``UNBOUNDED_TIMEOUT``."""
         if remaining > policy.UNBOUNDED_TIMEOUT:
-            return None
-        loop = task.get_loop()  # not asyncio.get_running_loop(): see current_task
+            return None, None
+        home = _home.loop  # as current_task() does, without one more call on every attempt
+        task = None if home is None else asyncio.current_task(home)
+        if task is None:  # the first attempt in this thread, or another loop
+            task = current_task()
+            if task is None:
+                raise RuntimeError("an attempt outside an asyncio task")
+        loop = task.get_loop()
         if loop is not self._loop:  # the first attempt, or a client used on a new loop
             self._loop = loop
             self._buckets.clear()  # the old loop's timers never run again
@@ -106,9 +114,9 @@ class AttemptTimers:
                     self._drop(self._latest)
                 self._latest = key
         bucket.tasks[task] = task.cancelling()
-        return bucket
+        return task, bucket
 
-    def leave(self, task: asyncio.Task[object], bucket: Bucket | None) -> None:
+    def leave(self, task: Any, bucket: Bucket | None) -> None:
         """``task``'s attempt ended (answered or failed): out of its bucket."""
         if bucket is None or bucket.tasks.pop(task, None) is None:
             return
@@ -117,7 +125,7 @@ class AttemptTimers:
         elif not bucket.tasks and bucket.key < self._latest:  # nobody joins it any more
             self._drop(bucket.key)
 
-    def expired(self, task: asyncio.Task[object], bucket: Bucket | None) -> bool:
+    def expired(self, task: Any, bucket: Bucket | None) -> bool:
         """On ``CancelledError`` in ``task``'s attempt: True when it was the bucket's timer
         alone (the attempt timed out), False when anyone else asked for it too (it goes on)."""
         if bucket is None or not bucket.fired:

@@ -32,7 +32,7 @@ import yarl
 
 from . import _policy as policy
 from ._answers import error_from_response
-from ._attempt_timer import AttemptTimers, current_task
+from ._attempt_timer import AttemptTimers
 from ._body import plain_body, read_capped
 from ._convert import decode_json, encode_body
 from ._deadline import Clock, Sleep
@@ -211,7 +211,6 @@ class Session:
         attempt = 0
         hooks = self.hooks
         report = None if hooks is None else hooks.call(row, path, path_params, deadline - budget)
-        task: Any = current_task()  # whose attempts the deadline timers may cancel
         sent: float | None = None  # with hooks: when the attempt not yet reported was sent
         status = 0
         try:
@@ -237,15 +236,15 @@ class Session:
                     if report is not None:
                         report.request(attempt)
                         sent = started
-                    bucket = None
+                    task = bucket = None  # whose attempt the deadline timers may cancel, and when
                     try:
                         http = self._http()
                         limits = self._limits
                         if limits is None or limits[0] is not http:  # once per HTTP session
                             limits = self._limits = (http, *attempt_limits(http.timeout))
                         total = limits[1]  # a borrowed session's total bounds the attempt too
-                        bucket = self._timers.enter(
-                            task, remaining if total is None or remaining < total else total
+                        task, bucket = self._timers.enter(
+                            remaining if total is None or remaining < total else total
                         )
                         # Awaited, not entered: ``async with`` would make four more coroutines
                         # per request (the manager's and the response's enter and exit).
