@@ -68,6 +68,8 @@ __all__ = ["Session"]
 #: Each attempt (DEBUG) and each retry (INFO); a child of ``vpsorg_async``, whose level and
 #: handlers it follows.
 logger = logging.getLogger("vpsorg_async.http")
+#: An HTTP session, its total, and the timeouts aiohttp applies to each attempt on it.
+Limits = tuple[aiohttp.ClientSession, float | None, aiohttp.ClientTimeout]
 
 
 class Session:
@@ -102,13 +104,9 @@ class Session:
         self._clock = clock
         self._sleep = sleep
         self._pacer = pacer
-        # Requests beyond the pool wait for a slot as small suspended coroutines (_slots).
-        self._slots = Slots(max_connections)
+        self._slots = Slots(max_connections)  # requests beyond the pool wait here, small
         self._timers = AttemptTimers()
-        #: (aiohttp session, its total, the timeouts aiohttp applies to each attempt on it)
-        self._limits: tuple[aiohttp.ClientSession, float | None, aiohttp.ClientTimeout] | None = (
-            None
-        )
+        self._limits: Limits | None = None  # of the HTTP session last used (attempt_limits)
         # A retry line is logged once per interval per (endpoint, error, retry number): one
         # call shows each of its retries, a thousand calls failing alike a few lines.
         self._retry_log = LogThrottle(clock)
@@ -246,8 +244,7 @@ class Session:
                         task, bucket = self._timers.enter(
                             remaining if total is None or remaining < total else total
                         )
-                        # Awaited, not entered: ``async with`` would make four more coroutines
-                        # per request (the manager's and the response's enter and exit).
+                        # Awaited, not entered: ``async with`` makes 4 coroutines more per request.
                         resp = await http.request(
                             row.method,
                             target,
@@ -332,9 +329,7 @@ class Session:
                         row.method, path, error_kind(exc), attempt, self._max_retries, delay,
                     )  # fmt: skip
                     await self._sleep(delay)
-        except BaseException as exc:
-            # The call ends in failure (or is cancelled): its one final record. Cold path: a
-            # try costs nothing until something is raised.
+        except BaseException as exc:  # the call fails (or is cancelled): its one final record
             if report is not None:
                 shown = status if sent else 0
                 report.response(attempt, status=shown, started=sent, error=exc, final=True)
