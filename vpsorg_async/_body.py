@@ -15,7 +15,7 @@ from . import _policy as policy
 from ._endpoints import Endpoint
 from ._errors import ResponseDecodeError
 
-__all__ = ["cap", "plain_body", "read_capped"]
+__all__ = ["arrived", "cap", "plain_body", "read_capped"]
 
 
 def cap(row: Endpoint, status: int, max_body: int) -> int:
@@ -47,6 +47,18 @@ def plain_body(resp: aiohttp.ClientResponse, row: Endpoint, path: str, max_body:
             method=row.method, path=path, status=resp.status,
         )  # fmt: skip
     return hdrs.CONTENT_ENCODING not in headers
+
+
+def arrived(resp: aiohttp.ClientResponse) -> bytes:
+    """The whole body if it has already arrived (a small answer comes with its headers), taken
+    without awaiting; empty when it is still on its way (``await resp.read()`` then).
+
+    ``resp.read()`` makes five coroutines even for a body that is already here (its own, the
+    stream's ``read``, two ``readany`` and ``_wait_released``); on every small answer that was
+    more than the rest of the body handling. Only for a body ``plain_body`` let through.
+    """
+    content = resp.content
+    return content.read_nowait() if content.is_eof() else b""
 
 
 async def read_capped(

@@ -33,7 +33,7 @@ import yarl
 from . import _policy as policy
 from ._answers import error_from_response
 from ._attempt_timer import AttemptTimers
-from ._body import plain_body, read_capped
+from ._body import arrived, plain_body, read_capped
 from ._convert import decode_json, encode_body
 from ._deadline import Clock, Sleep
 from ._endpoints import Endpoint
@@ -53,6 +53,7 @@ from ._redact import redact
 from ._seams import Pacer
 from ._slots import Slots
 from ._wire import (
+    Limits,
     attempt_limits,
     check_echo,
     drop_connection,
@@ -68,8 +69,6 @@ __all__ = ["Session"]
 #: Each attempt (DEBUG) and each retry (INFO); a child of ``vpsorg_async``, whose level and
 #: handlers it follows.
 logger = logging.getLogger("vpsorg_async.http")
-#: An HTTP session, its total, and the timeouts aiohttp applies to each attempt on it.
-Limits = tuple[aiohttp.ClientSession, float | None, aiohttp.ClientTimeout]
 
 
 class Session:
@@ -239,7 +238,7 @@ class Session:
                         http = self._http()
                         limits = self._limits
                         if limits is None or limits[0] is not http:  # once per HTTP session
-                            limits = self._limits = (http, *attempt_limits(http.timeout))
+                            limits = self._limits = attempt_limits(http)
                         total = limits[1]  # a borrowed session's total bounds the attempt too
                         task, bucket = self._timers.enter(
                             remaining if total is None or remaining < total else total
@@ -257,7 +256,7 @@ class Session:
                         try:
                             status = resp.status
                             if plain_body(resp, row, path, self._max_body):
-                                body_bytes = await resp.read()
+                                body_bytes = (limits[3] and arrived(resp)) or await resp.read()
                             else:
                                 body_bytes = await read_capped(resp, row, path, self._max_body)
                             headers = resp.headers

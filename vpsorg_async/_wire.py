@@ -32,6 +32,7 @@ from ._ratelimit import DeadlineWouldPass
 from ._redact import excerpt, redact
 
 __all__ = [
+    "Limits",
     "attempt_limits",
     "check_echo",
     "drop_connection",
@@ -173,18 +174,25 @@ def refused(exc: DeadlineWouldPass, row: Endpoint, path: str, attempt: int) -> V
     return RequestTimeoutError(str(exc), method=row.method, path=path, sent=False, attempts=attempt)
 
 
-def attempt_limits(own: aiohttp.ClientTimeout) -> tuple[float | None, aiohttp.ClientTimeout]:
-    """A session's total (which bounds each attempt too), and the timeouts aiohttp applies to
-    one attempt: the session's own, less any total.
+#: An HTTP session; its total, which bounds each attempt too; the timeouts aiohttp applies to
+#: each attempt on it; and whether no trace config of its own hears of each body read (a body
+#: that has arrived may then be taken without ``resp.read()``, ``_body.arrived``).
+Limits = tuple[aiohttp.ClientSession, float | None, aiohttp.ClientTimeout, bool]
+
+
+def attempt_limits(http: aiohttp.ClientSession) -> Limits:
+    """What ``Session`` keeps per HTTP session for its attempts (:data:`Limits`).
 
     The attempt's deadline (the call's, and a borrowed session's total when that is shorter) is
     held by ``_attempt_timer``, which is much cheaper per request than aiohttp's total timer. The
     session's other timeouts (a borrowed session's sock_read, say) still apply, not rounded up
     to whole seconds (aiohttp's default for long ones). The session we open has no total, so
-    its own are used as they are. Asked once per HTTP session (``Session`` keeps the answer).
+    its own are used as they are.
     """
+    own = http.timeout
+    untraced = not http.trace_configs
     if own.total is None and own.ceil_threshold == math.inf:
-        return None, own
+        return http, None, own, untraced
     limit = aiohttp.ClientTimeout(
         total=None,
         connect=own.connect,
@@ -192,4 +200,4 @@ def attempt_limits(own: aiohttp.ClientTimeout) -> tuple[float | None, aiohttp.Cl
         sock_connect=own.sock_connect,
         ceil_threshold=math.inf,
     )
-    return own.total, limit
+    return http, own.total, limit, untraced
