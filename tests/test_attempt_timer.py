@@ -14,7 +14,7 @@ import pytest
 
 from vpsorg_async import Client, RequestTimeoutError, _attempt_timer
 from vpsorg_async import _policy as policy
-from vpsorg_async._attempt_timer import AttemptTimers, current_task
+from vpsorg_async._attempt_timer import AttemptTimers
 
 if TYPE_CHECKING:
     from conftest import Hanging
@@ -175,12 +175,21 @@ async def test_live_timers_follow_the_attempts_in_flight_not_the_last_minute() -
         timers._handles[t].cancel()
 
 
+def _entered() -> object:
+    """The task an attempt made now is bound to (entered and left at once)."""
+    timers = AttemptTimers()
+    task, bucket = timers.enter(60.0)
+    timers.leave(task, bucket)
+    timers.close()
+    return task
+
+
 async def test_the_current_task_is_found_without_looking_up_the_running_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Looking up the running loop costs a getpid() system call on Linux, and asyncio's own
     # current_task() does it each time: once per request was 7% of a request's CPU.
-    assert current_task() is asyncio.current_task()  # the first call learns this thread's loop
+    assert _entered() is asyncio.current_task()  # the first attempt learns this thread's loop
     lookups = []
 
     def counted() -> asyncio.AbstractEventLoop:
@@ -191,18 +200,14 @@ async def test_the_current_task_is_found_without_looking_up_the_running_loop(
     monkeypatch.setattr(asyncio, "get_running_loop", counted)
     monkeypatch.setattr(asyncio.events, "get_running_loop", counted)
     for _ in range(10):
-        assert current_task() is asyncio.current_task(loop)
-        timers = AttemptTimers()
-        task, bucket = timers.enter(60.0)
-        assert task is asyncio.current_task(loop)
-        timers.leave(task, bucket)
+        assert _entered() is asyncio.current_task(loop)
     assert lookups == []
 
 
 def test_each_loop_and_each_thread_gets_its_own_task() -> None:
     async def same() -> bool:
         await asyncio.sleep(0)
-        return current_task() is asyncio.current_task()
+        return _entered() is asyncio.current_task()
 
     assert asyncio.run(same())
     assert asyncio.run(same())  # a new loop in the same thread: the old one has no task now
@@ -210,7 +215,7 @@ def test_each_loop_and_each_thread_gets_its_own_task() -> None:
     found: list[bool] = []
 
     async def busy() -> None:  # the other thread's loop, held busy inside its task meanwhile
-        found.append(current_task() is asyncio.current_task())
+        found.append(_entered() is asyncio.current_task())
         learned.set()
         checked.wait(5)
 
@@ -219,20 +224,21 @@ def test_each_loop_and_each_thread_gets_its_own_task() -> None:
         thread.start()
         await asyncio.to_thread(learned.wait, 5)
         try:
-            return current_task() is asyncio.current_task()  # not the other thread's task
+            return _entered() is asyncio.current_task()  # not the other thread's task
         finally:
             checked.set()
             thread.join(5)
 
     assert asyncio.run(alongside())
     assert found == [True]
-    assert current_task() is None  # no loop runs here now
+    with pytest.raises(RuntimeError, match="outside an asyncio task"):
+        AttemptTimers().enter(60.0)  # no loop runs here now
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() only")
 def test_a_forked_child_forgets_the_parents_loop() -> None:
     async def learn() -> int:
-        assert current_task() is asyncio.current_task()
+        assert _entered() is asyncio.current_task()
         pid = os.fork()  # inside a running task: the child's copy of the loop looks busy
         if pid == 0:  # pragma: no cover (the child exits without reporting coverage)
             os._exit(0 if _attempt_timer._home.loop is None else 1)

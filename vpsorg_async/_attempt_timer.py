@@ -27,7 +27,7 @@ from typing import Any
 
 from . import _policy as policy
 
-__all__ = ["AttemptTimers", "Bucket", "current_task"]
+__all__ = ["AttemptTimers", "Bucket"]
 
 
 class _Home(threading.local):
@@ -41,21 +41,8 @@ if hasattr(os, "register_at_fork"):  # a forked child's loops are new: forget th
     os.register_at_fork(after_in_child=lambda: setattr(_home, "loop", None))
 
 
-def current_task() -> asyncio.Task[object] | None:
-    """The running task (whose attempt ``enter`` bounds), as ``asyncio.current_task()``.
-
-    ``asyncio.current_task()`` first looks up the running loop, and on Linux that lookup makes a
-    ``getpid()`` system call (CPython checks that the loop was not inherited across a fork). Two
-    such lookups per request were about 6 µs of system time, 7% of a request's CPU at 64 in
-    flight (strace; ``benchmarks/README.md``). Here the loop of this thread's last attempt is
-    asked first: it has a current task only while it runs, and only one loop runs in a thread at
-    a time. The running loop is looked up when it has none (the first call, or a new loop).
-    """
-    loop = _home.loop
-    if loop is not None:
-        task = asyncio.current_task(loop)
-        if task is not None:
-            return task
+def _running_task() -> asyncio.Task[object] | None:
+    """The running task, found through the running loop, which this thread then remembers."""
     try:
         loop = _home.loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -88,13 +75,22 @@ class AttemptTimers:
     def enter(self, remaining: float) -> tuple[Any, Bucket | None]:
         """Bound the running task's attempt to ``remaining`` seconds from now (rounded up to
         ``TIMEOUT_GRAIN``): that task and its bucket, for ``leave`` and ``expired``; no bucket
-        (nothing to leave) when that is beyond ``UNBOUNDED_TIMEOUT``."""
+        (nothing to leave) when that is beyond ``UNBOUNDED_TIMEOUT``.
+
+        The task is not found with ``asyncio.current_task()``: that first looks up the running
+        loop, and on Linux the lookup makes a ``getpid()`` system call (CPython checks that the
+        loop was not inherited across a fork). Two such lookups per request were about 6 µs of
+        system time, 7% of a request's CPU at 64 in flight (strace; ``benchmarks/README.md``).
+        The loop of this thread's last attempt is asked instead: it has a current task only
+        while it runs, and only one loop runs in a thread at a time. The running loop is looked
+        up when it has none (the first attempt in this thread, or a new loop).
+        """
         if remaining > policy.UNBOUNDED_TIMEOUT:
             return None, None
-        home = _home.loop  # as current_task() does, without one more call on every attempt
+        home = _home.loop
         task = None if home is None else asyncio.current_task(home)
-        if task is None:  # the first attempt in this thread, or another loop
-            task = current_task()
+        if task is None:
+            task = _running_task()
             if task is None:
                 raise RuntimeError("an attempt outside an asyncio task")
         loop = task.get_loop()
